@@ -1,0 +1,1 @@
+"""Engines voice the director's decisions: scripted (offline phrase banks) or an LLM."""

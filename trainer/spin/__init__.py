@@ -1,0 +1,1 @@
+"""Pure SPIN domain: the label taxonomy, segmentation and the offline classifier."""

@@ -1,0 +1,53 @@
+"""Value types passed between the classifier and its callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from trainer.spin.labels import Label, Lang, Role
+
+
+@dataclass(frozen=True, slots=True)
+class ContextTurn:
+    """A previous turn of the call, as context for labelling the next one."""
+
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    label: Label
+    confidence: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "label": self.label.value, "confidence": round(self.confidence, 3),
+                "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The label of one trainee turn: the primary label plus every segment's own."""
+
+    label: Label
+    confidence: float
+    reason: str
+    lang: Lang
+    segments: tuple[Segment, ...] = field(default_factory=tuple)
+
+    @property
+    def spin(self) -> Label | None:
+        return self.label if self.label.is_spin else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label.value,
+            "spin": self.spin.value if self.spin else None,
+            "confidence": round(self.confidence, 3),
+            "reason": self.reason,
+            "lang": self.lang,
+            "segments": [s.to_dict() for s in self.segments],
+        }
