@@ -1,0 +1,73 @@
+"""`spin-trainer eval`: measure the offline classifier on the labelled corpus.
+
+Prints per-class precision/recall/F1 (all labels), macro-F1 per language over the five groups
+(four SPIN types + other) and the five-group confusion matrix. Defaults to the held-out split of
+the repository's rubrics/corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from trainer.cli.common import SubParsers, fail
+from trainer.spin.classifier import classify
+from trainer.spin.corpus import SPLITS, CorpusItem, default_corpus_dir, load_corpus
+from trainer.spin.evaluate import GROUPS, LangReport, evaluate, report_dict
+from trainer.spin.labels import Label
+
+
+def register(sub: SubParsers) -> None:
+    parser = sub.add_parser("eval", help="measure the SPIN classifier on the labelled corpus")
+    parser.add_argument("--corpus", type=Path, default=None,
+                        help="corpus folder with train.jsonl and heldout.jsonl (default: rubrics/corpus)")
+    parser.add_argument("--split", choices=SPLITS, default="heldout", help="which split to score (default heldout)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--errors", action="store_true", help="also list the misclassified utterances")
+    parser.set_defaults(handler=run)
+
+
+def _predict(item: CorpusItem) -> Label:
+    return classify(item.text, item.context, item.lang).label
+
+
+def _print_report(report: LangReport, show_errors: bool) -> None:
+    print(f"== {report.lang}: {report.size} utterances, accuracy {report.accuracy:.3f}, "
+          f"macro-F1 (5 groups) {report.macro_f1_groups:.3f}")
+    print(f"{'label':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for s in report.classes:
+        print(f"{s.label:<20}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>9}")
+    print("five groups:")
+    for s in report.group_classes:
+        print(f"  {s.label:<18}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>10.3f}{s.support:>9}")
+    print("confusion (rows gold, columns predicted):")
+    short = [g[:11] for g in GROUPS]
+    print(" " * 14 + "".join(f"{g:>12}" for g in short))
+    for name, row in zip(short, report.confusion, strict=True):
+        print(f"  {name:<12}" + "".join(f"{n:>12}" for n in row))
+    if show_errors:
+        for err in report.errors:
+            print(f"  ✗ {err['gold']} -> {err['pred']}: {err['text']}")
+    print()
+
+
+def run(args: argparse.Namespace) -> int:
+    directory: Path = args.corpus or default_corpus_dir()
+    try:
+        items = load_corpus(directory, args.split)
+    except FileNotFoundError:
+        return fail(f"no {args.split}.jsonl in {directory}; pass --corpus DIR")
+    except ValueError as exc:
+        return fail(str(exc))
+    reports = evaluate(items, _predict)
+    if args.json:
+        print(json.dumps({"corpus": str(directory), "split": args.split,
+                          "languages": [report_dict(r) for r in reports]}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"corpus {directory} split {args.split}\n")
+    for report in reports:
+        _print_report(report, args.errors)
+    summary = ", ".join(f"{r.lang} {r.macro_f1_groups:.3f}" for r in reports)
+    print(f"macro-F1 over five groups: {summary}")
+    return 0

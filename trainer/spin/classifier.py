@@ -1,0 +1,244 @@
+"""The offline SPIN classifier: weighted lexical cues per label and language, plus rules.
+
+How one turn is labelled
+------------------------
+1. The turn is split into segments (trainer.spin.segment) and its language is detected unless given.
+2. Each segment is normalised (lowercase, ё -> е) and every cue of the language's lexicon
+   (trainer.spin.cues_en / cues_ru) that matches adds its weight to its label: a label scores
+   its strongest cue plus a quarter of the others. The weights carry the taxonomy's precedence:
+   leading pitch questions and dialogue-act phrases (routing, permission, meeting, confirmation)
+   > value questions (need-payoff) > consequence questions (implication) > difficulty words
+   (problem) > fact-finding words (situation).
+3. Question or statement: a "?" or a question opening ("how", "do you", "сколько", "ли", ...).
+   A question with no (stronger) cue is a situation question (asking about facts); a statement
+   needs strong cues to carry a SPIN label, otherwise it is `other`.
+4. Context: an implication presupposes a problem on the table: a client turn admitting a
+   difficulty, an earlier trainee problem question, or an earlier problem segment of this turn.
+   With one, consequence cues are strengthened. Without one, "what happens when ..." /
+   "что происходит, когда ..." only surfaces a difficulty and is labelled `problem`; explicit
+   consequence words ("affect", "cost you", "сказывается") stay `implication` at lower confidence.
+   After a client objection, answering phrases ("I understand", "понимаю") become
+   `objection_response`.
+5. Confidence is the margin of the best label over the runner-up: best / (best + second + 0.6).
+
+Primary label rule (the turn's label)
+-------------------------------------
+The main question wins. Among question segments labelled with a SPIN type or a leading pitch
+question, the later one wins unless an earlier one is clearly stronger (each later position adds
+0.2 to the confidence it is compared by): the buyer answers the last question asked.
+If the turn also holds a pitch statement and the winner is a need-payoff question, the turn is
+`pitch` ("Our sensors cut waste by 20%. Wouldn't that help?" is a pitch, not need-payoff).
+With no SPIN question, any segment other than greeting/other wins, questions before statements,
+strongest then later; greeting, then other, only when nothing else is there.
+Blank or letterless text is not an error here: it gets `other`, confidence 0 and the reason
+"no words to label"; callers that must refuse it (the CLI, the API) check for that.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from trainer.spin import cues_en, cues_ru
+from trainer.spin.cues import LEADING, WEAK_IMPLICATION, Lexicon
+from trainer.spin.labels import SPIN_LABELS, Label, Lang
+from trainer.spin.lang import detect_lang
+from trainer.spin.segment import split_segments
+from trainer.spin.types import Classification, ContextTurn, Segment
+
+#: At most this many segments of one turn are labelled; a spoken turn never has more.
+MAX_SEGMENTS = 100
+_QUESTION_BASE = 0.9  # score of `situation` for a question without cues
+_STATEMENT_BASE = 1.0  # score of `other` for a statement
+_STATEMENT_SPIN_FACTOR = 0.45
+_QUESTION_PITCH_FACTOR = 0.8
+_QUESTION_OPENER_FACTOR = 0.4
+_OPENERS = frozenset({Label.GREETING, Label.OBJECTION_RESPONSE})
+_NO_PROBLEM_FACTOR = 0.85  # an implication with no problem on the table is less certain
+_LATER_BONUS = 0.2  # a later question wins unless an earlier one is clearly stronger
+_LABEL_ORDER = {label: i for i, label in enumerate(Label)}
+
+
+def _lexicon(lang: Lang) -> Lexicon:
+    return cues_ru.lexicon() if lang == "ru" else cues_en.lexicon()
+
+
+@functools.cache
+def _space_re() -> re.Pattern[str]:
+    return re.compile(r"[\s\u00a0]+")
+
+
+@functools.cache
+def _ru_li_re() -> re.Pattern[str]:
+    return re.compile(r"\bли\b")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, fold ё to е, straighten apostrophes, drop control characters, collapse spaces."""
+    text = text.lower().replace("ё", "е").replace("’", "'").replace("`", "'").replace("‘", "'")
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    return _space_re().sub(" ", text).strip()
+
+
+def is_question(norm: str, lang: Lang) -> bool:
+    """A question with or without "?": a question opening, or Russian "ли"."""
+    lex = _lexicon(lang)
+    if norm.endswith("?") or "?" in norm[-3:]:
+        return True
+    if lex.question_start.search(norm):
+        return True
+    return lang == "ru" and _ru_li_re().search(norm) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    problem_on_table: bool
+    objection_on_table: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    segment: Segment
+    question: bool
+    leading: bool
+
+
+def _has_problem_cue(norm: str, lex: Lexicon) -> bool:
+    return any(c.label is Label.PROBLEM and c.pattern.search(norm) for c in lex.cues)
+
+
+def read_context(context: Sequence[ContextTurn]) -> tuple[bool, bool]:
+    """(problem on the table, objection in the last client turn) from previous turns."""
+    problem = False
+    objection = False
+    for turn in context:
+        norm = normalize(turn.text[:2000])
+        lex = _lexicon(detect_lang(norm))
+        if turn.role == "client":
+            problem = problem or lex.problem_talk.search(norm) is not None or _has_problem_cue(norm, lex)
+            objection = lex.objection_talk.search(norm) is not None
+        else:
+            problem = problem or _has_problem_cue(norm, lex)
+    return problem, objection
+
+
+def _quote(text: str, lang: Lang) -> str:
+    text = text.strip(" ,.?!")
+    if len(text) > 50:
+        text = text[:47] + "..."
+    return f"«{text}»" if lang == "ru" else f"'{text}'"
+
+
+def _score_segment(raw: str, lang: Lang, ctx: _Context) -> _Scored:
+    lex = _lexicon(lang)
+    norm = normalize(raw)
+    question = is_question(norm, lang)
+    best: dict[Label, tuple[float, str, str]] = {}
+    totals: dict[Label, float] = {}
+    strong_implication = 0.0
+    for cue in lex.cues:
+        match = cue.pattern.search(norm)
+        if match is None:
+            continue
+        weight = cue.weight
+        if question and cue.label is Label.PITCH and cue.tag != LEADING:
+            weight *= _QUESTION_PITCH_FACTOR
+        elif question and cue.label in _OPENERS and weight < 2.1:
+            weight *= _QUESTION_OPENER_FACTOR  # "Hi Anna, how many trucks..." asks, not greets
+        if cue.label is Label.IMPLICATION and cue.tag != WEAK_IMPLICATION:
+            strong_implication = max(strong_implication, weight)
+        totals[cue.label] = totals.get(cue.label, 0.0) + weight
+        if weight > best.get(cue.label, (0.0, "", ""))[0]:
+            best[cue.label] = (weight, match.group(0), cue.tag)
+    scores = {label: w + 0.25 * (totals[label] - w) for label, (w, _, _) in best.items()}
+    keys = {label: label.value for label in best}
+
+    if Label.IMPLICATION in scores:
+        if not ctx.problem_on_table and strong_implication == 0.0:
+            weak = scores.pop(Label.IMPLICATION)
+            scores[Label.PROBLEM] = max(scores.get(Label.PROBLEM, 0.0), weak)
+            best[Label.PROBLEM] = best[Label.IMPLICATION]
+            keys[Label.PROBLEM] = "problem_from_weak"
+        elif ctx.problem_on_table:
+            scores[Label.IMPLICATION] += 0.4
+        else:
+            keys[Label.IMPLICATION] = "implication_no_context"
+    if ctx.objection_on_table:
+        if Label.OBJECTION_RESPONSE in scores:
+            scores[Label.OBJECTION_RESPONSE] += 0.8
+        elif not question:
+            scores[Label.OBJECTION_RESPONSE] = 1.2
+    if question:
+        if all(score < _QUESTION_BASE for score in scores.values()):
+            scores[Label.SITUATION] = _QUESTION_BASE
+            keys[Label.SITUATION] = "situation_default"
+    else:
+        for label in SPIN_LABELS & scores.keys():
+            scores[label] *= _STATEMENT_SPIN_FACTOR
+        if Label.OTHER not in scores:
+            scores[Label.OTHER] = _STATEMENT_BASE
+            keys[Label.OTHER] = "statement_other"
+
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _LABEL_ORDER[kv[0]]))
+    label, top = ranked[0]
+    second = ranked[1][1] if len(ranked) > 1 else 0.0
+    confidence = min(0.97, max(0.05, top / (top + second + 0.6)))
+    if keys.get(label) == "implication_no_context":
+        confidence *= _NO_PROBLEM_FACTOR
+    leading = label is Label.PITCH and best.get(label, (0.0, "", ""))[2] == LEADING
+    key = "pitch_leading" if leading else keys.get(label, label.value)
+    reason = lex.reasons[key]
+    if label in best and key not in ("situation_default", "statement_other"):
+        reason = f"{reason}: {_quote(best[label][1], lang)}"
+    return _Scored(Segment(raw, label, confidence, reason), question, leading)
+
+
+def _pick_primary(scored: list[_Scored]) -> tuple[int, bool]:
+    """Index of the main segment, and whether the turn is overridden to pitch."""
+    def strength(i: int) -> float:
+        return scored[i].segment.confidence + _LATER_BONUS * i
+
+    main_q = [i for i, s in enumerate(scored) if s.question and (s.segment.label in SPIN_LABELS or s.leading)]
+    if main_q:
+        top = max(main_q, key=strength)
+        pitch_statement = any(s.segment.label is Label.PITCH and not s.question for s in scored)
+        return top, pitch_statement and scored[top].segment.label is Label.NEED_PAYOFF
+    acts = [i for i, s in enumerate(scored) if s.segment.label not in (Label.GREETING, Label.OTHER)]
+    if acts:
+        asked = [i for i in acts if scored[i].question]
+        return max(asked or acts, key=strength), False
+    greetings = [i for i, s in enumerate(scored) if s.segment.label is Label.GREETING]
+    return max(greetings or range(len(scored)), key=strength), False
+
+
+def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
+    """Label one trainee turn: every segment, then the primary label by the main-question rule."""
+    lang = lang or detect_lang(text[:2000])
+    lex = _lexicon(lang)
+    pieces = split_segments(text)[:MAX_SEGMENTS]
+    if not pieces:
+        return Classification(Label.OTHER, 0.0, lex.reasons["empty"], lang, ())
+    problem, objection = read_context(context)
+    scored: list[_Scored] = []
+    for piece in pieces:
+        item = _score_segment(piece, lang, _Context(problem, objection))
+        scored.append(item)
+        if item.segment.label in (Label.PROBLEM, Label.IMPLICATION):
+            problem = True
+    index, to_pitch = _pick_primary(scored)
+    main = scored[index].segment
+    label, confidence, reason = main.label, main.confidence, main.reason
+    if to_pitch:
+        pitch = max((s.segment for s in scored if s.segment.label is Label.PITCH), key=lambda s: s.confidence)
+        label, confidence = Label.PITCH, max(pitch.confidence, main.confidence)
+        reason = f"{lex.reasons['pitch_turn']}: {_quote(pitch.text, lang)}"
+    if len(scored) > 1:
+        reason = f"{reason} ({lex.reasons['main_of'].format(n=len(scored))})"
+    return Classification(label, confidence, reason, lang, tuple(s.segment for s in scored))
+
+
+def classify_many(texts: Iterable[str], lang: Lang | None = None) -> list[Classification]:
+    """Label independent utterances (no context between them)."""
+    return [classify(text, (), lang) for text in texts]
