@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-SubParsers = argparse._SubParsersAction  # type: ignore[type-arg]
+if TYPE_CHECKING:
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    SubParsers = argparse._SubParsersAction
 
 
 def open_input(path: str) -> TextIO:
@@ -14,7 +17,7 @@ def open_input(path: str) -> TextIO:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
+        return open(path, encoding="utf-8", errors="replace")
     except OSError as exc:
         raise SystemExit(f"spin-trainer: cannot read {path}: {exc.strerror}") from exc
 

@@ -1,0 +1,123 @@
+"""Migrations, constraints and the account/persona/call services against real databases."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from trainer.engines.scripted import ScriptedEngine
+
+from trainer.config import project_root
+from trainer.db.migrate import current_heads, downgrade, upgrade
+from trainer.db.models import ApiToken, Call, PersonaVersion, Turn
+from trainer.db.session import unit_of_work
+from trainer.scoring.rubric import default_rubric_path, load_rubric
+from trainer.services import accounts
+from trainer.services import calls as call_service
+from trainer.services.personas import latest_versions, sync_persona_files
+
+TABLES = {"users", "api_tokens", "web_sessions", "setup_links", "persona_versions", "calls", "turns", "scorecards"}
+
+
+def test_migrations_up_and_down(db_url: str) -> None:
+    upgrade(db_url)
+    assert current_heads(db_url) == {"0001"}
+    from trainer.db.session import make_engine
+
+    eng = make_engine(db_url)
+    assert set(inspect(eng).get_table_names()) >= TABLES
+    eng.dispose()
+    downgrade(db_url, "base")
+    eng = make_engine(db_url)
+    assert not TABLES & set(inspect(eng).get_table_names())
+    eng.dispose()
+    upgrade(db_url)
+    assert current_heads(db_url) == {"0001"}
+
+
+def test_sqlite_runs_with_wal_and_foreign_keys(engine: Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_tokens_are_stored_hashed(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as db:
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        token = accounts.create_token(db, user, "ci")
+    with unit_of_work(sessions) as db:
+        stored = db.scalars(select(ApiToken.token_hash)).all()
+        assert token not in stored and len(stored) == 1
+        found = accounts.user_for_token(db, token)
+        assert found is not None and found.name == "ann"
+        assert accounts.user_for_token(db, token + "x") is None
+        assert accounts.authenticate(db, "ann", "long enough pw") is not None
+        assert accounts.authenticate(db, "ann", "wrong") is None
+        assert "argon2" in db.scalar(select(accounts.User.password_hash)).lower()  # type: ignore[union-attr]
+
+
+def test_account_errors_say_what_to_fix(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as db:
+        accounts.create_user(db, "ann", "trainee", "long enough pw")
+        for name, role, pw, words in [("ann", "trainee", "long enough pw", "already exists"),
+                                      ("bob", "boss", "long enough pw", "use one of"),
+                                      ("bob", "trainee", "short", "8 characters"),
+                                      ("two words", "trainee", "long enough pw", "one word")]:
+            with pytest.raises(accounts.AccountError, match=words):
+                accounts.create_user(db, name, role, pw)
+
+
+def test_persona_files_become_versions_once(sessions: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = project_root() / "personas"
+    first = sorted(source.glob("*.yaml"))[0]
+    folder = tmp_path / "personas"
+    folder.mkdir()
+    target = folder / first.name
+    target.write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
+    with unit_of_work(sessions) as db:
+        assert sync_persona_files(db, folder) == []
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, folder)
+        assert [v.version for v in db.scalars(select(PersonaVersion))] == [1], "unchanged file adds nothing"
+    target.write_text(target.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, folder)
+        assert [v.version for v in latest_versions(db)] == [2]
+    (folder / "broken.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    with unit_of_work(sessions) as db:
+        problems = sync_persona_files(db, folder)
+        assert problems and "broken.yaml" in problems[0]
+
+
+def test_turns_are_append_only_and_unique(sessions: sessionmaker[Session]) -> None:
+    rubric = load_rubric(default_rubric_path())
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, project_root() / "personas")
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        persona_id = latest_versions(db)[0].persona_id
+        call = call_service.start_call(db, user, persona_id, "en", ScriptedEngine())
+        call_service.take_turn(db, call, "How do you handle deliveries today?", ScriptedEngine(), 2000, rubric)
+        call_id = call.id
+    with unit_of_work(sessions) as db:
+        call = db.get(Call, call_id)
+        assert call is not None
+        assert [t.index for t in call.turns] == list(range(len(call.turns)))
+        card = call_service.end_call(db, call, rubric)
+        assert card.rubric_id == rubric.id and card.rubric_version == rubric.version
+        assert card.data["rubric"] == {"id": rubric.id, "version": rubric.version}
+    with pytest.raises(IntegrityError), unit_of_work(sessions) as db:
+        db.add(Turn(call_id=call_id, index=0, role="client", text="duplicate index", detail={}))
+        db.flush()
+    with unit_of_work(sessions) as db:
+        call = db.get(Call, call_id)
+        assert call is not None
+        assert call_service.end_call(db, call, rubric).id == card.id, "ending again keeps the first scorecard"
+
+
+def test_foreign_keys_are_enforced(sessions: sessionmaker[Session]) -> None:
+    with pytest.raises(IntegrityError), unit_of_work(sessions) as db:
+        db.add(Turn(call_id=424242, index=0, role="client", text="orphan", detail={}))
+        db.flush()

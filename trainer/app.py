@@ -1,0 +1,128 @@
+"""`create_app(settings)`: the whole web app, built from settings and nothing global.
+
+The lifespan opens the database, syncs persona files into versions, loads the
+rubric and the engine, and, on a first start with no users, prints the one-time
+setup link. Importing this module does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from trainer import __version__
+from trainer.config import Settings
+from trainer.db.session import make_engine, make_sessionmaker, unit_of_work
+from trainer.engines.factory import build_engine
+from trainer.scoring.rubric import load_rubric
+from trainer.services import accounts
+from trainer.services.personas import sync_persona_files
+from trainer.web import api, pages
+from trainer.web.context import AppContext
+from trainer.web.i18n import install_i18n
+
+log = logging.getLogger("trainer")
+
+SETUP_OPEN_PATHS = ("/setup", "/healthz", "/static/")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'")
+
+
+def build_context(settings: Settings) -> AppContext:
+    db_engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(db_engine)
+    templates = Jinja2Templates(directory=str(settings.templates_dir))
+    install_i18n(templates)
+    ctx = AppContext(settings=settings, db_engine=db_engine, sessions=sessions, engine=build_engine(settings),
+                     rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
+                     secret_key=settings.resolved_secret_key())
+    with unit_of_work(sessions) as db:
+        ctx.persona_problems = sync_persona_files(db, settings.personas_dir)
+        ctx.has_users = accounts.user_count(db) > 0
+        if not ctx.has_users:
+            token = accounts.create_setup_link(db)
+            ctx.setup_url = f"{settings.base_url()}/setup?token={token}"
+    return ctx
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = build_context(settings)
+        app.state.ctx = ctx
+        for problem in ctx.persona_problems:
+            print(f"spin-trainer: persona skipped: {problem}", file=sys.stderr, flush=True)
+        if ctx.setup_url:
+            print(f"\n  No accounts yet. Create the first admin here (one-time link):\n  {ctx.setup_url}\n",
+                  flush=True)
+        try:
+            yield
+        finally:
+            ctx.db_engine.dispose()
+
+    app = FastAPI(title="SPIN Trainer", version=__version__, lifespan=lifespan,
+                  description="Cold-call practice with SPIN-labelled questions and evidence-based scorecards. "
+                              "Authenticate with `Authorization: Bearer <token>` (see `spin-trainer tokens "
+                              "create`) or a browser session plus the `X-CSRF-Token` header.")
+
+    @app.middleware("http")
+    async def setup_gate_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
+                                     ) -> Response:
+        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+        if ctx is not None and not ctx.has_users:
+            ctx.has_users = _users_exist(ctx)
+        if ctx is not None and not ctx.has_users and not request.url.path.startswith(SETUP_OPEN_PATHS):
+            response: Response = _setup_required(request)
+        else:
+            response = await call_next(request)
+        docs = request.url.path in ("/docs", "/redoc")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if docs:
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": _explain(exc)})
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static")
+    return app
+
+
+def _users_exist(ctx: AppContext) -> bool:
+    with ctx.sessions() as db:
+        return accounts.user_count(db) > 0
+
+
+def _setup_required(request: Request) -> Response:
+    message = "no account exists yet: open the one-time setup link printed on the server console"
+    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
+        return JSONResponse(status_code=503, content={"detail": message})
+    return RedirectResponse("/setup", status_code=303)
+
+
+def _explain(exc: RequestValidationError) -> str:
+    """Pydantic's errors as one sentence per problem, naming the field."""
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
+        parts.append(f"{loc}: {err.get('msg', 'invalid value')}")
+    return "; ".join(parts)

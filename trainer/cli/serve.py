@@ -1,0 +1,36 @@
+"""`spin-trainer serve`: migrate the database, then serve the app with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+from trainer.cli.common import SubParsers, fail
+from trainer.config import SettingsError, load_settings
+
+
+def register(sub: SubParsers) -> None:
+    p = sub.add_parser("serve", help="serve the web app and API")
+    p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or SPIN_TRAINER_HOST)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000, or SPIN_TRAINER_PORT)")
+    p.add_argument("--no-migrate", action="store_true", help="do not run database migrations first")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from trainer.app import create_app
+    from trainer.db.migrate import upgrade
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = load_settings(**overrides)
+    try:
+        settings.resolved_secret_key()
+    except SettingsError as exc:
+        return fail(str(exc))
+    if not args.no_migrate:
+        upgrade(settings.effective_database_url)
+    print(f"SPIN Trainer serving on {settings.base_url()}  (engine: {settings.effective_engine})", flush=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                proxy_headers=True)
+    return 0

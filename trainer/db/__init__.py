@@ -1,0 +1,1 @@
+"""Storage: typed SQLAlchemy models, per-request sessions, repositories and Alembic migrations."""

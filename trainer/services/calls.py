@@ -1,0 +1,186 @@
+"""Practice calls: start, take a turn, end and score, read back. Storage around the pure flow.
+
+Each function runs inside the caller's transaction (one per request); nothing
+here commits. Turns are only ever inserted.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trainer import conversation
+from trainer.db.base import utcnow
+from trainer.db.models import Call, Scorecard, Turn, User
+from trainer.engines.base import Engine
+from trainer.personas import director
+from trainer.personas.director import DirectorState
+from trainer.scoring.rubric import Rubric
+from trainer.scoring.scorer import SCORER_VERSION, ScoringTurn, score_call
+from trainer.services.personas import current_persona, persona_of, resolver
+from trainer.spin.labels import LANGS, Label, Lang
+from trainer.spin.types import ContextTurn
+
+SCORECARD_SCHEMA = 1
+
+
+class CallError(Exception):
+    """A request the call cannot take; `status` is the HTTP status that fits."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def clean_text(text: str, max_chars: int) -> str:
+    """Drop control characters (keep newlines and tabs), trim, and refuse empty or too long text."""
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+    if not cleaned:
+        raise CallError(422, "text is empty; type what you would say to the client")
+    if len(cleaned) > max_chars:
+        raise CallError(413, f"text has {len(cleaned)} characters; a turn may have at most {max_chars}. "
+                             "Split it into shorter turns.")
+    return cleaned
+
+
+def check_lang(lang: str) -> Lang:
+    if lang not in LANGS:
+        raise CallError(422, f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    return lang
+
+
+def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engine) -> Call:
+    lang_ok = check_lang(lang)
+    try:
+        version, persona = current_persona(db, persona_id)
+    except LookupError:
+        raise CallError(404, f"no persona {persona_id!r}; GET /api/personas lists the ids") from None
+    if lang_ok not in persona.languages:
+        raise CallError(422, f"persona {persona_id!r} speaks {', '.join(persona.languages)}, not {lang_ok}")
+    seed = secrets.randbelow(2**31)
+    state, spoken = conversation.open_call(engine, persona, lang_ok, seed, resolver(db))
+    call = Call(user_id=user.id, persona_version_id=version.id, persona_id=persona_id, lang=lang_ok,
+                seed=seed, engine=engine.name, state=state.to_dict())
+    db.add(call)
+    db.flush()
+    _add_client_turn(db, call, 0, spoken)
+    db.flush()
+    db.refresh(call)
+    return call
+
+
+def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.Spoken) -> Turn:
+    reply = spoken.reply
+    turn = Turn(call_id=call.id, index=index, role="client", text=reply.text, label=None, confidence=None,
+                detail={"decision": spoken.decision.to_dict(), "notice": reply.notice},
+                engine=reply.engine, model=reply.model, latency_ms=round(spoken.latency_ms, 2),
+                tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
+    db.add(turn)
+    return turn
+
+
+def history_of(call: Call) -> list[ContextTurn]:
+    return [ContextTurn(role="trainee" if t.role == "trainee" else "client", text=t.text) for t in call.turns]
+
+
+@dataclass(frozen=True)
+class TurnPair:
+    trainee: Turn
+    client: Turn | None
+    call: Call
+
+
+def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric) -> TurnPair:
+    """Store the trainee's line and the client's answer; a call the client ends is scored at once."""
+    text = clean_text(text, max_chars)
+    if call.ended:
+        raise CallError(409, "this call has ended; start a new call to practise again")
+    persona = persona_of(call.persona_version)
+    lang = check_lang(call.lang)
+    state = DirectorState.from_dict(call.state)
+    history = history_of(call)
+    result = conversation.take_turn(engine, persona, lang, call.seed, state, history, text, resolver(db))
+    index = len(call.turns)
+    c = result.classification
+    trainee = Turn(call_id=call.id, index=index, role="trainee", text=text, label=c.label.value,
+                   confidence=round(c.confidence, 3),
+                   detail={"reason": c.reason, "spin": c.spin.value if c.spin else None,
+                           "segments": [s.to_dict() for s in c.segments]})
+    db.add(trainee)
+    client = _add_client_turn(db, call, index + 1, result.client) if result.client else None
+    call.state = result.state.to_dict()
+    if result.state.ended:
+        call.ended_at = utcnow()
+    db.flush()
+    db.refresh(call)
+    if call.ended:
+        ensure_scorecard(db, call, rubric)
+    return TurnPair(trainee=trainee, client=client, call=call)
+
+
+def end_call(db: Session, call: Call, rubric: Rubric) -> Scorecard:
+    """Hang up (if the call is still going) and score it; calling it again returns the same scorecard."""
+    if not call.ended:
+        state = director.end_by_trainee(DirectorState.from_dict(call.state))
+        call.state = state.to_dict()
+        call.ended_at = utcnow()
+        db.flush()
+    card = ensure_scorecard(db, call, rubric)
+    assert card is not None
+    return card
+
+
+def ensure_scorecard(db: Session, call: Call, rubric: Rubric | None) -> Scorecard | None:
+    existing = latest_scorecard(db, call)
+    if existing is not None or rubric is None:
+        return existing
+    data = score_call(scoring_turns(call), rubric, check_lang(call.lang))
+    card = Scorecard(call_id=call.id, rubric_id=rubric.id, rubric_version=rubric.version,
+                     scorer_version=SCORER_VERSION, schema_version=SCORECARD_SCHEMA,
+                     total=int(data["total"]), data=data)
+    db.add(card)
+    db.flush()
+    return card
+
+
+def scoring_turns(call: Call) -> list[ScoringTurn]:
+    start = call.started_at
+    out = []
+    for t in call.turns:
+        at = (_aware(t.created_at) - _aware(start)).total_seconds() if start else None
+        label = Label(t.label) if t.role == "trainee" and t.label else None
+        out.append(ScoringTurn(index=t.index, role="trainee" if t.role == "trainee" else "client", text=t.text,
+                               label=label, at=max(at, 0.0) if at is not None else None))
+    return out
+
+
+def _aware(value: Any) -> Any:
+    return value if value.tzinfo else value.replace(tzinfo=utcnow().tzinfo)
+
+
+def latest_scorecard(db: Session, call: Call) -> Scorecard | None:
+    return db.scalar(select(Scorecard).where(Scorecard.call_id == call.id).order_by(Scorecard.id.desc()).limit(1))
+
+
+def get_call_for(db: Session, user: User, call_id: int) -> Call:
+    """The call if this user may see it; 404 otherwise (also for another trainee's call)."""
+    call = db.get(Call, call_id)
+    if call is None or (call.user_id != user.id and not user.sees_all_calls):
+        raise CallError(404, f"no call {call_id} that you can see")
+    return call
+
+
+def list_calls(db: Session, user: User, limit: int, offset: int) -> tuple[list[Call], int]:
+    query = select(Call)
+    count = select(func.count()).select_from(Call)
+    if not user.sees_all_calls:
+        query = query.where(Call.user_id == user.id)
+        count = count.where(Call.user_id == user.id)
+    rows = db.scalars(query.order_by(Call.started_at.desc(), Call.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(db.scalar(count) or 0)

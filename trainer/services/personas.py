@@ -1,0 +1,112 @@
+"""Persona versions in the database, fed from the YAML files in personas/.
+
+Files are the authoring source; the database keeps every version a call may
+point at. A changed file becomes a new version at start-up; an unchanged one
+adds nothing. Parsed personas are cached by version id: a version never changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from trainer.db.models import PersonaVersion
+from trainer.personas.loader import PersonaError, parse_persona
+from trainer.personas.model import Persona
+
+log = logging.getLogger(__name__)
+
+
+class UnknownPersona(LookupError):
+    pass
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def sync_persona_files(db: Session, directory: Path) -> list[str]:
+    """Store each valid persona file whose content is new as the next version. Returns problems found."""
+    problems: list[str] = []
+    for path in sorted(directory.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        try:
+            parse_persona(text, str(path), path.stem)
+        except PersonaError as exc:
+            problems.extend(str(issue) for issue in exc.issues)
+            continue
+        latest = latest_version(db, path.stem)
+        if latest is not None and latest.content_hash == content_hash(text):
+            continue
+        add_version(db, path.stem, text, created_by=None)
+    return problems
+
+
+def add_version(db: Session, persona_id: str, text: str, created_by: int | None) -> PersonaVersion:
+    current = db.scalar(select(func.max(PersonaVersion.version)).where(PersonaVersion.persona_id == persona_id))
+    row = PersonaVersion(persona_id=persona_id, version=(current or 0) + 1, yaml_text=text,
+                         content_hash=content_hash(text), enabled=True, created_by=created_by)
+    db.add(row)
+    db.flush()
+    return row
+
+
+def latest_version(db: Session, persona_id: str) -> PersonaVersion | None:
+    return db.scalar(
+        select(PersonaVersion).where(PersonaVersion.persona_id == persona_id)
+        .order_by(PersonaVersion.version.desc()).limit(1)
+    )
+
+
+def latest_versions(db: Session) -> list[PersonaVersion]:
+    """The newest version of every persona, enabled ones only, ordered by id."""
+    newest = (
+        select(PersonaVersion.persona_id, func.max(PersonaVersion.version).label("v"))
+        .group_by(PersonaVersion.persona_id).subquery()
+    )
+    rows = db.scalars(
+        select(PersonaVersion).join(
+            newest, (PersonaVersion.persona_id == newest.c.persona_id) & (PersonaVersion.version == newest.c.v)
+        ).order_by(PersonaVersion.persona_id)
+    )
+    return [row for row in rows if row.enabled]
+
+
+@lru_cache(maxsize=512)
+def _parse_cached(version_id: int, text: str, persona_id: str) -> Persona:
+    return parse_persona(text, f"persona {persona_id} (version id {version_id})", persona_id)
+
+
+def persona_of(version: PersonaVersion) -> Persona:
+    return _parse_cached(version.id, version.yaml_text, version.persona_id)
+
+
+def current_persona(db: Session, persona_id: str) -> tuple[PersonaVersion, Persona]:
+    version = latest_version(db, persona_id)
+    if version is None or not version.enabled:
+        raise UnknownPersona(persona_id)
+    return version, persona_of(version)
+
+
+def resolver(db: Session) -> PersonaResolver:
+    return PersonaResolver(db)
+
+
+class PersonaResolver:
+    """Looks up another persona (a transfer target) at its current version."""
+
+    def __init__(self, db: Session) -> None:
+        self._db = db
+
+    def __call__(self, persona_id: str) -> Persona:
+        return current_persona(self._db, persona_id)[1]
+
+
+def listed_personas(db: Session) -> list[Persona]:
+    """Personas for the picker: enabled, newest version, and not reachable only by a transfer."""
+    return [p for p in (persona_of(v) for v in latest_versions(db)) if p.listed]

@@ -1,0 +1,1 @@
+"""The web edge: JSON API, HTML pages, dependencies and templating."""

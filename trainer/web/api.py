@@ -1,0 +1,105 @@
+"""The JSON API under /api and /healthz. Bearer token or browser session (with CSRF) auth."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from trainer.services import calls as call_service
+from trainer.services.calls import CallError
+from trainer.services.personas import listed_personas
+from trainer.web.deps import DB, Auth, AuthWrite, Ctx
+from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
+
+router = APIRouter()
+
+
+class CallIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    persona: str = Field(description="persona id, as listed by GET /api/personas")
+    lang: Literal["ru", "en"] = Field(description="language of the call")
+
+
+class TurnIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(description="what the trainee says; at most 2,000 characters")
+
+
+def _raise(exc: CallError) -> HTTPException:
+    return HTTPException(exc.status, exc.message)
+
+
+@router.get("/healthz", tags=["health"])
+def healthz(ctx: Ctx, response: Response) -> dict[str, str]:
+    """`ok` when the database answers; 503 otherwise."""
+    try:
+        with ctx.db_engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:
+        response.status_code = 503
+        return {"status": "unavailable", "detail": "the database does not answer"}
+    return {"status": "ok"}
+
+
+@router.get("/api/personas", tags=["personas"])
+def list_personas(db: DB, _: Auth, lang: Annotated[Literal["ru", "en"], Query()] = "en") -> list[dict[str, Any]]:
+    """Personas to practise with; names and summaries in `lang`."""
+    return [persona_json(p, lang) for p in listed_personas(db)]
+
+
+@router.post("/api/calls", status_code=201, tags=["calls"])
+def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+    """Start a call; the client picks up, and its line is the first turn."""
+    try:
+        call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine)
+    except CallError as exc:
+        raise _raise(exc) from None
+    return call_json(call)
+
+
+@router.get("/api/calls", tags=["calls"])
+def get_calls(db: DB, who: Auth, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+              offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+    """Calls the caller may see, newest first."""
+    rows, total = call_service.list_calls(db, who.user, limit, offset)
+    items = [call_json(c, call_service.latest_scorecard(db, c), full=False) for c in rows]
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/api/calls/{call_id}", tags=["calls"])
+def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
+    try:
+        call = call_service.get_call_for(db, who.user, call_id)
+    except CallError as exc:
+        raise _raise(exc) from None
+    return call_json(call, call_service.latest_scorecard(db, call))
+
+
+@router.post("/api/calls/{call_id}/turns", tags=["calls"])
+def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+    """Say something; get its label and the client's answer."""
+    try:
+        call = call_service.get_call_for(db, who.user, call_id)
+        if call.user_id != who.user.id:
+            raise CallError(403, "only the trainee who holds this call can speak in it")
+        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric)
+    except CallError as exc:
+        raise _raise(exc) from None
+    return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),
+            "ended": pair.call.ended, "state": pair.call.state}
+
+
+@router.post("/api/calls/{call_id}/end", tags=["calls"])
+def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+    """Hang up and get the scorecard. Calling it again returns the same scorecard."""
+    try:
+        call = call_service.get_call_for(db, who.user, call_id)
+        if call.user_id != who.user.id and not call.ended:
+            raise CallError(403, "only the trainee who holds this call can hang up")
+    except CallError as exc:
+        raise _raise(exc) from None
+    card = call_service.end_call(db, call, ctx.rubric)
+    return {"scorecard": scorecard_json(card)}

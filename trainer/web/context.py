@@ -1,0 +1,27 @@
+"""What the app builds once at start-up and every request reads: no module-level globals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy.orm import Session, sessionmaker
+
+from trainer.config import Settings
+from trainer.engines.base import Engine
+from trainer.scoring.rubric import Rubric
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db_engine: DbEngine
+    sessions: sessionmaker[Session]
+    engine: Engine
+    rubric: Rubric
+    templates: Jinja2Templates
+    secret_key: str
+    has_users: bool = False
+    setup_url: str | None = None
+    persona_problems: list[str] = field(default_factory=list)

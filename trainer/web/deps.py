@@ -1,0 +1,101 @@
+"""Request dependencies as `Annotated` aliases: the DB session, the caller, CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from trainer.db.models import User
+from trainer.services import accounts
+from trainer.services.secrets import same
+from trainer.web.context import AppContext
+
+SESSION_COOKIE = "spin_session"
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def get_ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+
+
+def get_db(ctx: Ctx) -> Iterator[Session]:
+    """One session per request: commit once when the handler returns, roll back on any error."""
+    session = ctx.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DB = Annotated[Session, Depends(get_db, scope="function")]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and how: a bearer token needs no CSRF token, a browser session does."""
+
+    user: User
+    via: str  # "token" | "session"
+    csrf_token: str | None = None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def optional_principal(request: Request, db: DB) -> Principal | None:
+    token = _bearer(request)
+    if token is not None:
+        user = accounts.user_for_token(db, token)
+        if user is None:
+            raise HTTPException(401, "the bearer token is unknown or revoked; create one with "
+                                     "`spin-trainer tokens create NAME`",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return Principal(user=user, via="token")
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        row = accounts.session_for_cookie(db, cookie)
+        if row is not None:
+            return Principal(user=row.user, via="session", csrf_token=row.csrf_token)
+    return None
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_principal(principal: MaybePrincipal) -> Principal:
+    if principal is None:
+        raise HTTPException(401, "sign in first, or send 'Authorization: Bearer <token>'",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+Auth = Annotated[Principal, Depends(require_principal)]
+
+
+def require_csrf(request: Request, principal: Auth) -> Principal:
+    """State-changing API calls from a browser session must echo the session's CSRF token."""
+    if principal.via == "session":
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not principal.csrf_token or not sent or not same(sent, principal.csrf_token):
+            raise HTTPException(403, f"missing or wrong {CSRF_HEADER} header; reload the page and try again")
+    return principal
+
+
+AuthWrite = Annotated[Principal, Depends(require_csrf)]
