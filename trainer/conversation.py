@@ -39,20 +39,24 @@ class TurnResult:
     client: Spoken | None
 
 
-def _speaker(root: Persona, decision: Decision, resolve: Resolver | None) -> Persona:
+def speaker_of(root: Persona, decision: Decision, resolve: Resolver | None) -> Persona:
     if decision.speaker == root.id or resolve is None:
         return root
     return resolve(decision.speaker)
 
 
+def speak_request(engine: Engine, request: VoiceRequest) -> Spoken:
+    started = time.perf_counter()
+    reply = engine.voice(request)
+    return Spoken(decision=request.decision, reply=reply, latency_ms=(time.perf_counter() - started) * 1000)
+
+
 def speak(engine: Engine, persona: Persona, lang: Lang, decision: Decision, state: DirectorState,
           history: Sequence[ContextTurn], seed: int, turn_index: int,
           resolve: Resolver | None = None) -> Spoken:
-    started = time.perf_counter()
-    request = VoiceRequest(persona=_speaker(persona, decision, resolve), lang=lang, decision=decision,
+    request = VoiceRequest(persona=speaker_of(persona, decision, resolve), lang=lang, decision=decision,
                            state=state, history=tuple(history), seed=seed, turn_index=turn_index)
-    reply = engine.voice(request)
-    return Spoken(decision=decision, reply=reply, latency_ms=(time.perf_counter() - started) * 1000)
+    return speak_request(engine, request)
 
 
 def open_call(engine: Engine, persona: Persona, lang: Lang, seed: int,
@@ -66,14 +70,31 @@ def classify_turn(text: str, history: Sequence[ContextTurn], lang: Lang) -> Clas
     return classify(text, tuple(history)[-CONTEXT_TURNS:], lang)
 
 
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """The trainee's line labelled and the director's answer chosen, before anyone speaks."""
+
+    classification: Classification
+    state: DirectorState
+    decision: Decision | None
+
+
+def decide(persona: Persona, lang: Lang, state: DirectorState, history: Sequence[ContextTurn], text: str,
+           resolve: Resolver | None = None) -> Decided:
+    classification = classify_turn(text, history, lang)
+    if state.ended:
+        return Decided(classification=classification, state=state, decision=None)
+    new_state, decision = director.step(persona, state, text, classification, resolve)
+    return Decided(classification=classification, state=new_state, decision=decision)
+
+
 def take_turn(engine: Engine, persona: Persona, lang: Lang, seed: int, state: DirectorState,
               history: Sequence[ContextTurn], text: str, resolve: Resolver | None = None) -> TurnResult:
     """Label the trainee's line, let the director decide, and voice the decision (if the call goes on)."""
-    classification = classify_turn(text, history, lang)
-    if state.ended:
-        return TurnResult(classification=classification, state=state, client=None)
-    new_state, decision = director.step(persona, state, text, classification, resolve)
+    decided = decide(persona, lang, state, history, text, resolve)
+    if decided.decision is None:
+        return TurnResult(classification=decided.classification, state=decided.state, client=None)
     trainee_turn = ContextTurn(role="trainee", text=text)
-    spoken = speak(engine, persona, lang, decision, new_state, (*history, trainee_turn), seed,
+    spoken = speak(engine, persona, lang, decided.decision, decided.state, (*history, trainee_turn), seed,
                    len(history) + 1, resolve)
-    return TurnResult(classification=classification, state=new_state, client=spoken)
+    return TurnResult(classification=decided.classification, state=decided.state, client=spoken)

@@ -17,12 +17,13 @@ from trainer.services import accounts
 from trainer.services import calls as call_service
 from trainer.services.personas import latest_versions, sync_persona_files
 
-TABLES = {"users", "api_tokens", "web_sessions", "setup_links", "persona_versions", "calls", "turns", "scorecards"}
+TABLES = {"users", "api_tokens", "web_sessions", "setup_links", "persona_versions", "calls", "turns", "scorecards",
+          "label_corrections", "turn_comments", "audit_log"}
 
 
 def test_migrations_up_and_down(db_url: str) -> None:
     upgrade(db_url)
-    assert current_heads(db_url) == {"0001"}
+    assert current_heads(db_url) == {"0002"}
     from trainer.db.session import make_engine
 
     eng = make_engine(db_url)
@@ -33,7 +34,18 @@ def test_migrations_up_and_down(db_url: str) -> None:
     assert not TABLES & set(inspect(eng).get_table_names())
     eng.dispose()
     upgrade(db_url)
-    assert current_heads(db_url) == {"0001"}
+    assert current_heads(db_url) == {"0002"}
+
+
+def test_models_match_the_migrations(engine: Engine) -> None:
+    """A model change without a migration shows up here, on both databases."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from trainer.db.base import Base
+
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
 def test_sqlite_runs_with_wal_and_foreign_keys(engine: Engine) -> None:

@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     state, spoken = conversation.open_call(engine, persona, args.lang, seed, resolve)
     history = [ContextTurn(role="client", text=spoken.reply.text)]
-    timeline = [ScoringTurn(index=0, role="client", text=spoken.reply.text, at=0.0)]
-    print(f"{persona.name_for(args.lang)}: {spoken.reply.text}")
     interactive = sys.stdin.isatty()
+    timeline = [ScoringTurn(index=0, role="client", text=spoken.reply.text, at=0.0 if interactive else None)]
+    print(f"{persona.name_for(args.lang)}: {spoken.reply.text}", flush=True)
     while not state.ended:
         if interactive:
             print("> ", end="", flush=True)
@@ -68,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
             break
         result = conversation.take_turn(engine, persona, args.lang, seed, state, history, text, resolve)
         c = result.classification
-        at = time.monotonic() - started
+        # Piped input has no real timing: leave it out so the scorer estimates length from the words.
+        at = time.monotonic() - started if interactive else None
         timeline.append(ScoringTurn(index=len(history), role="trainee", text=text, label=c.label, at=at))
         history.append(ContextTurn(role="trainee", text=text))
         print(f"  [{c.label.letter}] {c.label.value} ({c.confidence:.2f}): {c.reason}")
@@ -79,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             history.append(ContextTurn(role="client", text=reply))
             print(f"{persona.name_for(args.lang)}: {reply}")
     card = score_call(timeline, load_rubric(settings.rubrics_dir / "spin.yaml"), args.lang,
-                      duration_s=time.monotonic() - started)
+                      duration_s=time.monotonic() - started if interactive else None)
     if args.json:
         print(json.dumps(card, ensure_ascii=False, indent=2))
     else:

@@ -106,6 +106,9 @@ class Call(Base):
     lang: Mapped[str] = mapped_column(String(2))
     seed: Mapped[int] = mapped_column(Integer)
     engine: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(12), default="practice", server_default="practice")
+    parent_call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id", ondelete="SET NULL"))
+    branched_at: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -123,7 +126,7 @@ class Turn(Base):
     """One line of the call. Never updated or deleted once written."""
 
     __tablename__ = "turns"
-    __table_args__ = (UniqueConstraint("call_id", "index"),)
+    __table_args__ = (UniqueConstraint("call_id", "index"), UniqueConstraint("call_id", "request_key", name="uq_turns_call_id_request_key"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
@@ -138,6 +141,7 @@ class Turn(Base):
     latency_ms: Mapped[float | None] = mapped_column(Float)
     tokens_in: Mapped[int | None] = mapped_column(Integer)
     tokens_out: Mapped[int | None] = mapped_column(Integer)
+    request_key: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -155,3 +159,39 @@ class Scorecard(Base):
     total: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LabelCorrection(Base):
+    """A trainer's label for a trainee turn; kept beside the classifier's, never over it."""
+
+    __tablename__ = "label_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(String(24))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TurnComment(Base):
+    __tablename__ = "turn_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turns.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who changed what and when: trainer and admin actions."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

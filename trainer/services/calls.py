@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from trainer import conversation
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
-from trainer.engines.base import Engine
+from trainer.engines.base import Engine, VoiceRequest
 from trainer.personas import director
-from trainer.personas.director import DirectorState
+from trainer.personas.director import Decision, DirectorState
 from trainer.scoring.rubric import Rubric
 from trainer.scoring.scorer import SCORER_VERSION, ScoringTurn, score_call
 from trainer.services.personas import current_persona, persona_of, resolver
@@ -96,32 +97,102 @@ class TurnPair:
     call: Call
 
 
-def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric) -> TurnPair:
-    """Store the trainee's line and the client's answer; a call the client ends is scored at once."""
+@dataclass(frozen=True)
+class Pending:
+    """A trainee turn stored with the director's decision; the client's words are still to come."""
+
+    call: Call
+    trainee: Turn
+    decision: Decision | None
+    request: VoiceRequest | None
+
+
+def replayed(db: Session, call: Call, request_key: str | None) -> TurnPair | None:
+    """The stored answer to a request already taken (same Idempotency-Key), if any."""
+    if not request_key:
+        return None
+    trainee = db.scalar(select(Turn).where(Turn.call_id == call.id, Turn.request_key == request_key))
+    if trainee is None:
+        return None
+    client = db.scalar(select(Turn).where(Turn.call_id == call.id, Turn.index == trainee.index + 1,
+                                          Turn.role == "client"))
+    return TurnPair(trainee=trainee, client=client, call=call)
+
+
+def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None) -> Pending:
+    """Label the line, let the director decide, and store the trainee turn and the new state.
+
+    Nothing here waits on a model, so the trainee's words are safe before any engine is asked.
+    """
     text = clean_text(text, max_chars)
     if call.ended:
         raise CallError(409, "this call has ended; start a new call to practise again")
+    if request_key is not None and len(request_key) > 128:
+        raise CallError(422, "Idempotency-Key is longer than 128 characters; send a shorter unique key")
     persona = persona_of(call.persona_version)
     lang = check_lang(call.lang)
-    state = DirectorState.from_dict(call.state)
     history = history_of(call)
-    result = conversation.take_turn(engine, persona, lang, call.seed, state, history, text, resolver(db))
+    decided = conversation.decide(persona, lang, DirectorState.from_dict(call.state), history, text, resolver(db))
+    c = decided.classification
     index = len(call.turns)
-    c = result.classification
     trainee = Turn(call_id=call.id, index=index, role="trainee", text=text, label=c.label.value,
-                   confidence=round(c.confidence, 3),
+                   confidence=round(c.confidence, 3), request_key=request_key,
                    detail={"reason": c.reason, "spin": c.spin.value if c.spin else None,
-                           "segments": [s.to_dict() for s in c.segments]})
+                           "segments": [s.to_dict() for s in c.segments],
+                           "decision": decided.decision.to_dict() if decided.decision else None})
     db.add(trainee)
-    client = _add_client_turn(db, call, index + 1, result.client) if result.client else None
-    call.state = result.state.to_dict()
-    if result.state.ended:
+    call.state = decided.state.to_dict()
+    if decided.state.ended:
         call.ended_at = utcnow()
+    db.flush()
+    request = None
+    if decided.decision is not None:
+        request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, resolver(db)),
+                               lang=lang, decision=decided.decision, state=decided.state,
+                               history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
+                               turn_index=index + 1)
+    return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
+
+
+def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int,
+                      request_key: str | None = None) -> Pending | TurnPair:
+    """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin)."""
+    again = replayed(db, call, request_key)
+    if again is not None:
+        return again
+    try:
+        with db.begin_nested():
+            return begin_turn(db, call, text, max_chars, request_key)
+    except IntegrityError:
+        db.expire_all()
+        again = replayed(db, call, request_key)
+        if again is not None:
+            return again
+        raise CallError(409, "another line of this call was being stored at the same moment; "
+                             "send yours again") from None
+
+
+def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: Rubric) -> TurnPair:
+    """Store the client's words (if any); a call the client ended is scored at once."""
+    call = pending.call
+    client = _add_client_turn(db, call, pending.trainee.index + 1, spoken) if spoken else None
     db.flush()
     db.refresh(call)
     if call.ended:
         ensure_scorecard(db, call, rubric)
-    return TurnPair(trainee=trainee, client=client, call=call)
+    return TurnPair(trainee=pending.trainee, client=client, call=call)
+
+
+def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric,
+              request_key: str | None = None) -> TurnPair:
+    """One whole turn in one transaction: the trainee's line and the client's answer."""
+    pending = begin_turn_safely(db, call, text, max_chars, request_key)
+    if isinstance(pending, TurnPair):
+        return pending
+    spoken = None
+    if pending.request is not None:
+        spoken = conversation.speak_request(engine, pending.request)
+    return finish_turn(db, pending, spoken, rubric)
 
 
 def end_call(db: Session, call: Call, rubric: Rubric) -> Scorecard:

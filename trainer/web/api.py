@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
@@ -79,13 +79,19 @@ def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
 
 
 @router.post("/api/calls/{call_id}/turns", tags=["calls"])
-def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
-    """Say something; get its label and the client's answer."""
+def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
+              idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+    """Say something; get its label and the client's answer.
+
+    Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
+    answered the same.
+    """
     try:
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "only the trainee who holds this call can speak in it")
-        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric)
+        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric,
+                                      idempotency_key)
     except CallError as exc:
         raise _raise(exc) from None
     return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),

@@ -1,0 +1,68 @@
+"""The streamed turn (label first, then tokens, then the stored reply) and idempotent turn posts."""
+
+from __future__ import annotations
+
+import json
+
+from tests.api.conftest import Live
+
+
+def events(body: str) -> list[tuple[str, dict]]:
+    out = []
+    for block in body.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        out.append((lines["event"], json.loads(lines["data"])))
+    return out
+
+
+def start(live: Live, who: str = "tina") -> int:
+    persona = next(p for p in live.client.get("/api/personas", headers=live.auth(who)).json() if "en" in p["lang"])
+    res = live.client.post("/api/calls", json={"persona": persona["id"], "lang": "en"}, headers=live.auth(who))
+    return int(res.json()["id"])
+
+
+def test_stream_sends_label_then_tokens_then_the_stored_reply(live: Live) -> None:
+    call_id = start(live)
+    res = live.client.post(f"/api/calls/{call_id}/turns/stream", json={"text": "How do you handle deliveries today?"},
+                           headers=live.auth("tina"))
+    assert res.status_code == 200
+    assert res.headers["content-type"].startswith("text/event-stream")
+    got = events(res.text)
+    names = [e for e, _ in got]
+    assert names[0] == "trainee" and names[-1] == "done"
+    assert set(names[1:-1]) <= {"token"} and len(names) > 2, "the reply arrives in pieces"
+    trainee = got[0][1]
+    assert trainee["index"] == 1 and trainee["label"] and trainee["letter"]
+    done = got[-1][1]
+    streamed = "".join(d["text"] for e, d in got if e == "token")
+    assert done["client"]["text"] == streamed.strip()
+    stored = live.client.get(f"/api/calls/{call_id}", headers=live.auth("tina")).json()
+    assert [t["index"] for t in stored["turns"]] == [0, 1, 2]
+    assert stored["turns"][2]["text"] == done["client"]["text"]
+
+
+def test_stream_refuses_bad_input_before_streaming(live: Live) -> None:
+    call_id = start(live)
+    res = live.client.post(f"/api/calls/{call_id}/turns/stream", json={"text": "x" * 5000},
+                           headers=live.auth("tina"))
+    assert res.status_code == 413
+    other = live.client.post(f"/api/calls/{call_id}/turns/stream", json={"text": "hi"}, headers=live.auth("tom"))
+    assert other.status_code == 404
+
+
+def test_same_idempotency_key_is_stored_once_and_answered_the_same(live: Live) -> None:
+    call_id = start(live)
+    h = {**live.auth("tina"), "Idempotency-Key": "click-1"}
+    first = live.client.post(f"/api/calls/{call_id}/turns", json={"text": "How many sites do you run?"}, headers=h)
+    second = live.client.post(f"/api/calls/{call_id}/turns", json={"text": "How many sites do you run?"}, headers=h)
+    assert first.status_code == second.status_code == 200
+    assert first.json()["trainee"] == second.json()["trainee"]
+    assert first.json()["client"] == second.json()["client"]
+    streamed = live.client.post(f"/api/calls/{call_id}/turns/stream", json={"text": "How many sites do you run?"},
+                                headers=h)
+    assert events(streamed.text)[0][1]["index"] == first.json()["trainee"]["index"]
+    turns = live.client.get(f"/api/calls/{call_id}", headers=live.auth("tina")).json()["turns"]
+    assert len(turns) == 3, "one trainee turn and one reply, not three of each"
+    other_key = live.client.post(f"/api/calls/{call_id}/turns", json={"text": "How many sites do you run?"},
+                                 headers={**live.auth("tina"), "Idempotency-Key": "click-2"})
+    assert other_key.json()["trainee"]["index"] == 3
