@@ -27,7 +27,7 @@ from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
 from trainer.web import api, pages, streaming
 from trainer.web.context import AppContext
-from trainer.web.i18n import install_i18n
+from trainer.web.i18n import install_i18n, load_messages
 
 log = logging.getLogger("trainer")
 
@@ -47,10 +47,11 @@ def build_context(settings: Settings) -> AppContext:
     db_engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(db_engine)
     templates = Jinja2Templates(directory=str(settings.templates_dir))
-    install_i18n(templates)
+    messages = load_messages(settings.content_dir / "web" / "locales")
+    install_i18n(templates, messages)
     ctx = AppContext(settings=settings, db_engine=db_engine, sessions=sessions, engine=build_engine(settings),
                      rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
-                     secret_key=settings.resolved_secret_key())
+                     secret_key=settings.resolved_secret_key(), messages=messages)
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)
         ctx.has_users = accounts.user_count(db) > 0

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from trainer.engines.scripted import ScriptedEngine
 
 from trainer.config import project_root
 from trainer.db.migrate import current_heads, downgrade, upgrade
 from trainer.db.models import ApiToken, Call, PersonaVersion, Turn
 from trainer.db.session import unit_of_work
+from trainer.engines.scripted import ScriptedEngine
 from trainer.scoring.rubric import default_rubric_path, load_rubric
 from trainer.services import accounts
 from trainer.services import calls as call_service

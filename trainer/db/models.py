@@ -126,7 +126,10 @@ class Turn(Base):
     """One line of the call. Never updated or deleted once written."""
 
     __tablename__ = "turns"
-    __table_args__ = (UniqueConstraint("call_id", "index"), UniqueConstraint("call_id", "request_key", name="uq_turns_call_id_request_key"))
+    __table_args__ = (
+        UniqueConstraint("call_id", "index"),
+        UniqueConstraint("call_id", "request_key", name="uq_turns_call_id_request_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)

@@ -28,6 +28,7 @@ from trainer.spin.labels import LANGS, Label, Lang
 from trainer.spin.types import ContextTurn
 
 SCORECARD_SCHEMA = 1
+CALL_MODES = ("practice", "exam")  # exam: no badges, nudges or hints until the call ends
 
 
 class CallError(Exception):
@@ -56,8 +57,10 @@ def check_lang(lang: str) -> Lang:
     return lang
 
 
-def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engine) -> Call:
+def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engine, mode: str = "practice") -> Call:
     lang_ok = check_lang(lang)
+    if mode not in CALL_MODES:
+        raise CallError(422, f"mode must be one of {', '.join(CALL_MODES)}, not {mode!r}")
     try:
         version, persona = current_persona(db, persona_id)
     except LookupError:
@@ -67,7 +70,7 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
     seed = secrets.randbelow(2**31)
     state, spoken = conversation.open_call(engine, persona, lang_ok, seed, resolver(db))
     call = Call(user_id=user.id, persona_version_id=version.id, persona_id=persona_id, lang=lang_ok,
-                seed=seed, engine=engine.name, state=state.to_dict())
+                seed=seed, engine=engine.name, mode=mode, state=state.to_dict())
     db.add(call)
     db.flush()
     _add_client_turn(db, call, 0, spoken)

@@ -21,6 +21,8 @@ class CallIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     persona: str = Field(description="persona id, as listed by GET /api/personas")
     lang: Literal["ru", "en"] = Field(description="language of the call")
+    mode: Literal["practice", "exam"] = Field(default="practice",
+                                              description="exam hides labels and coaching until the call ends")
 
 
 class TurnIn(BaseModel):
@@ -54,7 +56,7 @@ def list_personas(db: DB, _: Auth, lang: Annotated[Literal["ru", "en"], Query()]
 def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
     """Start a call; the client picks up, and its line is the first turn."""
     try:
-        call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine)
+        call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine, body.mode)
     except CallError as exc:
         raise _raise(exc) from None
     return call_json(call)

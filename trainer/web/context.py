@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from trainer.config import Settings
 from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
+from trainer.web.i18n import Messages
 
 
 @dataclass
@@ -22,6 +23,7 @@ class AppContext:
     rubric: Rubric
     templates: Jinja2Templates
     secret_key: str
+    messages: Messages
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)

@@ -7,7 +7,6 @@ Create Date: 2026-11-25 18:41:33.312706
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0002'
 down_revision = '0001'
 branch_labels = None
