@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from trainer.cli.common import SubParsers, fail
-from trainer.spin.classifier import classify
+from trainer.spin.classifier import APPROACH, APPROACHES, classify_with
 from trainer.spin.corpus import SPLITS, CorpusItem, default_corpus_dir, load_corpus
 from trainer.spin.evaluate import GROUPS, LangReport, evaluate, report_dict
 from trainer.spin.labels import Label
@@ -24,12 +25,17 @@ def register(sub: SubParsers) -> None:
                         help="corpus folder with train.jsonl and heldout.jsonl (default: rubrics/corpus)")
     parser.add_argument("--split", choices=SPLITS, default="heldout", help="which split to score (default heldout)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--approach", choices=APPROACHES, default=APPROACH,
+                        help=f"which classifier to measure (default {APPROACH}, the one `classify` uses)")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified utterances")
     parser.set_defaults(handler=run)
 
 
-def _predict(item: CorpusItem) -> Label:
-    return classify(item.text, item.context, item.lang).label
+def _predictor(approach: str) -> Callable[[CorpusItem], Label]:
+    def predict(item: CorpusItem) -> Label:
+        return classify_with(item.text, item.context, item.lang, approach).label
+
+    return predict
 
 
 def _print_report(report: LangReport, show_errors: bool) -> None:
@@ -60,12 +66,12 @@ def run(args: argparse.Namespace) -> int:
         return fail(f"no {args.split}.jsonl in {directory}; pass --corpus DIR")
     except ValueError as exc:
         return fail(str(exc))
-    reports = evaluate(items, _predict)
+    reports = evaluate(items, _predictor(args.approach))
     if args.json:
-        print(json.dumps({"corpus": str(directory), "split": args.split,
+        print(json.dumps({"corpus": str(directory), "split": args.split, "approach": args.approach,
                           "languages": [report_dict(r) for r in reports]}, ensure_ascii=False, indent=1))
         return 0
-    print(f"corpus {directory} split {args.split}\n")
+    print(f"corpus {directory} split {args.split} approach {args.approach}\n")
     for report in reports:
         _print_report(report, args.errors)
     summary = ", ".join(f"{r.lang} {r.macro_f1_groups:.3f}" for r in reports)

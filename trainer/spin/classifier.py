@@ -59,6 +59,9 @@ _OPENERS = frozenset({Label.GREETING, Label.OBJECTION_RESPONSE})
 _NO_PROBLEM_FACTOR = 0.85  # an implication with no problem on the table is less certain
 _LATER_BONUS = 0.2  # a later question wins unless an earlier one is clearly stronger
 _LABEL_ORDER = {label: i for i, label in enumerate(Label)}
+#: The approach `classify` uses; see docs/classifier.md for the comparison that chose it.
+APPROACH = "hybrid"
+APPROACHES = ("rules", "hybrid")
 
 
 def _lexicon(lang: Lang) -> Lexicon:
@@ -99,7 +102,9 @@ class _Context:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scored:
+class Scored:
+    """A labelled segment plus what the primary-label rule needs to know about it."""
+
     segment: Segment
     question: bool
     leading: bool
@@ -131,7 +136,7 @@ def _quote(text: str, lang: Lang) -> str:
     return f"«{text}»" if lang == "ru" else f"'{text}'"
 
 
-def _score_segment(raw: str, lang: Lang, ctx: _Context) -> _Scored:
+def _score_segment(raw: str, lang: Lang, ctx: _Context) -> Scored:
     lex = _lexicon(lang)
     norm = normalize(raw)
     question = is_question(norm, lang)
@@ -192,10 +197,10 @@ def _score_segment(raw: str, lang: Lang, ctx: _Context) -> _Scored:
     reason = lex.reasons[key]
     if label in best and key not in ("situation_default", "statement_other"):
         reason = f"{reason}: {_quote(best[label][1], lang)}"
-    return _Scored(Segment(raw, label, confidence, reason), question, leading)
+    return Scored(Segment(raw, label, confidence, reason), question, leading)
 
 
-def _pick_primary(scored: list[_Scored]) -> tuple[int, bool]:
+def _pick_primary(scored: list[Scored]) -> tuple[int, bool]:
     """Index of the main segment, and whether the turn is overridden to pitch."""
     def strength(i: int) -> float:
         return scored[i].segment.confidence + _LATER_BONUS * i
@@ -213,20 +218,45 @@ def _pick_primary(scored: list[_Scored]) -> tuple[int, bool]:
     return max(greetings or range(len(scored)), key=strength), False
 
 
-def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
-    """Label one trainee turn: every segment, then the primary label by the main-question rule."""
-    lang = lang or detect_lang(text[:2000])
-    lex = _lexicon(lang)
-    pieces = split_segments(text)[:MAX_SEGMENTS]
-    if not pieces:
-        return Classification(Label.OTHER, 0.0, lex.reasons["empty"], lang, ())
+@dataclass(frozen=True, slots=True)
+class SegmentInput:
+    """One segment as the rules saw it, with the context flags in force before it."""
+
+    scored: Scored
+    norm: str
+    problem: bool
+    objection: bool
+
+
+def rule_pass(text: str, context: Sequence[ContextTurn], lang: Lang) -> list[SegmentInput]:
+    """Split and label every segment with the lexical rules; context flows from earlier segments."""
     problem, objection = read_context(context)
-    scored: list[_Scored] = []
-    for piece in pieces:
+    out: list[SegmentInput] = []
+    for piece in split_segments(text)[:MAX_SEGMENTS]:
         item = _score_segment(piece, lang, _Context(problem, objection))
-        scored.append(item)
+        out.append(SegmentInput(item, normalize(piece), problem, objection))
         if item.segment.label in (Label.PROBLEM, Label.IMPLICATION):
             problem = True
+    return out
+
+
+def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
+    """Label one trainee turn: every segment, then the primary label by the main-question rule."""
+    return classify_with(text, context, lang, APPROACH)
+
+
+def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, approach: str) -> Classification:
+    """`classify` with an explicit approach: "rules" (lexical cues only) or "hybrid" (learned model + rules)."""
+    lang = lang or detect_lang(text[:2000])
+    lex = _lexicon(lang)
+    inputs = rule_pass(text, context, lang)
+    if not inputs:
+        return Classification(Label.OTHER, 0.0, lex.reasons["empty"], lang, ())
+    scored = [item.scored for item in inputs]
+    if approach == "hybrid":
+        from trainer.spin.hybrid import relabel  # numpy is only imported when the model is used
+
+        scored = [relabel(item, lang) for item in inputs]
     index, to_pitch = _pick_primary(scored)
     main = scored[index].segment
     label, confidence, reason = main.label, main.confidence, main.reason

@@ -255,6 +255,7 @@ REASONS = {
     "objection_response": "answers the buyer's objection",
     "closing": "wraps up the call",
     "other": "no sales act recognised",
+    "learned": "learned from the labelled corpus",
     "statement_other": "a statement with no sales cue",
     "empty": "no words to label",
     "main_of": "main act of {n} segments",
