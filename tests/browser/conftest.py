@@ -72,10 +72,10 @@ class Site:
 @pytest.fixture
 def site(tmp_path: Path, browser: Any) -> Iterator[Site]:
     data = tmp_path / "data"
-    settings = make_settings(tmp_path, data_dir=data, database_url="")
+    settings = make_settings(tmp_path, data_dir=data)
     upgrade(settings.effective_database_url)
     tokens = seed_users(settings, USERS)
-    server = Server(data, free_port())
+    server = Server(data, free_port(), settings.effective_database_url)
     try:
         yield Site(server, browser, tokens)
     finally:

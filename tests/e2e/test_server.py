@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import fresh_database_url
+
 EXE = str(Path(sys.executable).parent / "spin-trainer")
 
 
@@ -25,26 +27,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def env_for(data: Path) -> dict[str, str]:
+def env_for(data: Path, database_url: str | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SPIN_TRAINER_", "OPENAI_"))}
     env.update(SPIN_TRAINER_DATA_DIR=str(data), SPIN_TRAINER_ENGINE="scripted")
+    if database_url:
+        env["SPIN_TRAINER_DATABASE_URL"] = database_url
     return env
 
 
-def cli(data: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True, env=env_for(data),
-                          timeout=60)
+def cli(data: Path, *args: str, stdin: str | None = None, database_url: str | None = None
+        ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], input=stdin, capture_output=True, text=True,
+                          env=env_for(data, database_url), timeout=60)
 
 
 class Server:
-    def __init__(self, data: Path, port: int) -> None:
+    def __init__(self, data: Path, port: int, database_url: str | None = None,
+                 extra_env: dict[str, str] | None = None) -> None:
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
         data.mkdir(parents=True, exist_ok=True)
         self.log = data / f"server-{port}-{time.monotonic_ns()}.log"
         self.out = open(self.log, "w")  # noqa: SIM115
         self.proc = subprocess.Popen([EXE, "serve", "--port", str(port)], stdout=self.out,
-                                     stderr=subprocess.STDOUT, env=env_for(data))
+                                     stderr=subprocess.STDOUT, env={**env_for(data, database_url),
+                                                                    **(extra_env or {})})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -75,9 +82,14 @@ def data(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path / "data"
 
 
-def test_fresh_server_setup_call_and_restart(data: Path) -> None:
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return fresh_database_url(tmp_path)
+
+
+def test_fresh_server_setup_call_and_restart(data: Path, db_url: str) -> None:
     port = free_port()
-    server = Server(data, port)
+    server = Server(data, port, db_url)
     try:
         link = None
         for _ in range(50):
@@ -96,9 +108,10 @@ def test_fresh_server_setup_call_and_restart(data: Path) -> None:
                                                "csrf_token": csrf.group(1)})
             assert res.status_code == 303
             assert browser.get("/").status_code == 200
-        added = cli(data, "users", "add", "tina", "--role", "trainee", "--password-stdin", stdin="tina's password\n")
+        added = cli(data, "users", "add", "tina", "--role", "trainee", "--password-stdin",
+                    stdin="tina's password\n", database_url=db_url)
         assert added.returncode == 0, added.stderr
-        made = cli(data, "tokens", "create", "tina")
+        made = cli(data, "tokens", "create", "tina", database_url=db_url)
         assert made.returncode == 0, made.stderr
         bearer = made.stdout.strip()
         assert "\n" not in bearer and bearer.startswith("spt_"), "only the token is printed"
@@ -120,7 +133,7 @@ def test_fresh_server_setup_call_and_restart(data: Path) -> None:
     finally:
         server.stop()
 
-    again = Server(data, free_port())
+    again = Server(data, free_port(), db_url)
     try:
         assert "setup?token=" not in again.output(), "no setup link once an account exists"
         after = httpx.get(f"{again.base}/api/calls/{call_id}", headers=h).json()
