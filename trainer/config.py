@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False
     max_turn_chars: int = 2000
+    turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
 
     @field_validator("database_url")
     @classmethod
@@ -149,6 +150,7 @@ class Settings(BaseSettings):
             "public_url": self.public_url,
             "secure_cookies": self.secure_cookies,
             "max_turn_chars": self.max_turn_chars,
+            "turns_per_minute": self.turns_per_minute,
         }
 
 

@@ -66,3 +66,36 @@ def test_same_idempotency_key_is_stored_once_and_answered_the_same(live: Live) -
     other_key = live.client.post(f"/api/calls/{call_id}/turns", json={"text": "How many sites do you run?"},
                                  headers={**live.auth("tina"), "Idempotency-Key": "click-2"})
     assert other_key.json()["trainee"]["index"] == 3
+
+
+def test_turn_rate_limit_per_trainee(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import seed_users
+    from tests.conftest import make_settings
+    from trainer.app import create_app
+    from trainer.db.migrate import upgrade
+
+    settings = make_settings(tmp_path, turns_per_minute=3)
+    upgrade(settings.effective_database_url)
+    tokens = seed_users(settings, {"tina": "trainee", "tom": "trainee"})
+    with TestClient(create_app(settings)) as client:
+        h = {"Authorization": f"Bearer {tokens['tina']}"}
+        persona = next(p for p in client.get("/api/personas", headers=h).json() if "en" in p["lang"])
+        ids = [client.post("/api/calls", json={"persona": persona["id"], "lang": "en"}, headers=h).json()["id"]
+               for _ in range(2)]
+        codes = [client.post(f"/api/calls/{ids[n % 2]}/turns", json={"text": "How do you work today?"},
+                             headers={**h, "Idempotency-Key": f"k{n}"}).status_code for n in range(3)]
+        assert codes == [200, 200, 200]
+        limited = client.post(f"/api/calls/{ids[0]}/turns", json={"text": "And how else?"}, headers=h)
+        assert limited.status_code == 429
+        assert int(limited.headers["Retry-After"]) >= 1 and "a minute" in limited.json()["detail"]
+        streamed = client.post(f"/api/calls/{ids[0]}/turns/stream", json={"text": "And how else?"}, headers=h)
+        assert streamed.status_code == 429
+        retry = client.post(f"/api/calls/{ids[0]}/turns", json={"text": "How do you work today?"},
+                            headers={**h, "Idempotency-Key": "k0"})
+        assert retry.status_code == 200, "a retry of a stored line is not counted again"
+        other = {"Authorization": f"Bearer {tokens['tom']}"}
+        call = client.post("/api/calls", json={"persona": persona["id"], "lang": "en"}, headers=other).json()
+        assert client.post(f"/api/calls/{call['id']}/turns", json={"text": "Hi there"},
+                           headers=other).status_code == 200, "the limit is per trainee"

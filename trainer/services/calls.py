@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -34,10 +35,32 @@ CALL_MODES = ("practice", "exam")  # exam: no badges, nudges or hints until the 
 class CallError(Exception):
     """A request the call cannot take; `status` is the HTTP status that fits."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers
+
+
+RATE_WINDOW_S = 60
+
+
+def check_turn_rate(db: Session, user: User, per_minute: int) -> None:
+    """Refuse a trainee line past `per_minute` lines in the last minute (counted in the database,
+    so the limit holds across workers and instances)."""
+    if per_minute <= 0:
+        return
+    since = utcnow() - timedelta(seconds=RATE_WINDOW_S)
+    recent = list(db.scalars(
+        select(Turn.created_at).join(Call, Call.id == Turn.call_id)
+        .where(Call.user_id == user.id, Turn.role == "trainee", Turn.created_at >= since)
+        .order_by(Turn.created_at.desc()).limit(per_minute)
+    ))
+    if len(recent) >= per_minute:
+        oldest = _aware(recent[-1])
+        wait = max(1, int((oldest + timedelta(seconds=RATE_WINDOW_S) - utcnow()).total_seconds()) + 1)
+        raise CallError(429, f"more than {per_minute} lines a minute; wait {wait} s and send again",
+                        headers={"Retry-After": str(wait)})
 
 
 def clean_text(text: str, max_chars: int) -> str:

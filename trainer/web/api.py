@@ -31,7 +31,7 @@ class TurnIn(BaseModel):
 
 
 def _raise(exc: CallError) -> HTTPException:
-    return HTTPException(exc.status, exc.message)
+    return HTTPException(exc.status, exc.message, headers=exc.headers)
 
 
 @router.get("/healthz", tags=["health"])
@@ -92,6 +92,8 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "only the trainee who holds this call can speak in it")
+        if call_service.replayed(db, call, idempotency_key) is None:
+            call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric,
                                       idempotency_key)
     except CallError as exc:

@@ -89,11 +89,8 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "only the trainee who holds this call can speak in it")
-        again = call_service.replayed(db, call, idempotency_key)
-        if again is not None:
-            replay = [sse("trainee", trainee_json(again.trainee)),
-                      sse("done", {"client": client_json(again.client), "ended": call.ended, "state": call.state})]
-            return StreamingResponse(iter(replay), media_type="text/event-stream")
+        if call_service.replayed(db, call, idempotency_key) is None:
+            call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
                                                  idempotency_key)
         if isinstance(pending, call_service.TurnPair):
@@ -102,7 +99,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
                                    "state": call.state})]
             return StreamingResponse(iter(replay), media_type="text/event-stream")
     except CallError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+        raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     first = trainee_json(pending.trainee)
     # The request's session commits when this function returns, before the body streams.
     return StreamingResponse(_events(ctx, call.id, first, pending.request, pending.trainee.index),
