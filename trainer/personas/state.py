@@ -121,3 +121,12 @@ class Decision:
     def to_dict(self) -> dict[str, Any]:
         return {"act": self.act, "ref": self.ref, "speaker": self.speaker, "ends_call": self.ends_call,
                 "why": self.why}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Decision:
+        """Read a stored decision (to voice it later, e.g. after an interrupted reply)."""
+        act = data.get("act")
+        if act not in ACTS:
+            raise ValueError(f"unknown act {act!r}")
+        return cls(act=act, ref=data.get("ref"), speaker=str(data.get("speaker", "")),
+                   ends_call=bool(data.get("ends_call", False)), why=str(data.get("why", "")))

@@ -145,12 +145,42 @@ def replayed(db: Session, call: Call, request_key: str | None) -> TurnPair | Non
     return TurnPair(trainee=trainee, client=client, call=call)
 
 
+INTERRUPTED = {"en": "The reply to this line was interrupted; a scripted reply was recorded instead.",
+               "ru": "Ответ на эту реплику был прерван; вместо него записан заготовленный ответ."}
+
+
+def repair_interrupted(db: Session, call: Call) -> Turn | None:
+    """A trainee line left without a reply (the server stopped mid-reply) gets the scripted reply to
+    the decision stored with it, marked as interrupted, so the transcript never has a hole."""
+    if not call.turns or call.turns[-1].role != "trainee":
+        return None
+    last = call.turns[-1]
+    stored = (last.detail or {}).get("decision")
+    if not stored:
+        return None
+    from trainer.engines.scripted import ScriptedEngine
+
+    persona = persona_of(call.persona_version)
+    lang = check_lang(call.lang)
+    decision = Decision.from_dict(stored)
+    request = VoiceRequest(persona=conversation.speaker_of(persona, decision, resolver(db)), lang=lang,
+                           decision=decision, state=DirectorState.from_dict(call.state),
+                           history=history_of(call), seed=call.seed, turn_index=last.index + 1)
+    spoken = conversation.speak_request(ScriptedEngine(), request)
+    turn = _add_client_turn(db, call, last.index + 1, spoken)
+    turn.detail = {**turn.detail, "notice": INTERRUPTED[lang], "interrupted": True}
+    db.flush()
+    db.refresh(call)
+    return turn
+
+
 def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None) -> Pending:
     """Label the line, let the director decide, and store the trainee turn and the new state.
 
     Nothing here waits on a model, so the trainee's words are safe before any engine is asked.
     """
     text = clean_text(text, max_chars)
+    repair_interrupted(db, call)
     if call.ended:
         raise CallError(409, "this call has ended; start a new call to practise again")
     if request_key is not None and len(request_key) > 128:
@@ -223,6 +253,7 @@ def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int
 
 def end_call(db: Session, call: Call, rubric: Rubric) -> Scorecard:
     """Hang up (if the call is still going) and score it; calling it again returns the same scorecard."""
+    repair_interrupted(db, call)
     if not call.ended:
         state = director.end_by_trainee(DirectorState.from_dict(call.state))
         call.state = state.to_dict()
