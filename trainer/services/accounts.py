@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from functools import cache
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -58,12 +59,14 @@ def authenticate(db: Session, name: str, password: str) -> User | None:
     user = get_user(db, name.strip())
     if user is None or not user.active:
         # Spend the same time as a real check so that names cannot be probed by timing.
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         return None
     return user if verify_password(user.password_hash, password) else None
 
 
-_DUMMY_HASH = hash_password("not-a-real-password")
+@cache
+def _dummy_hash() -> str:
+    return hash_password("not-a-real-password")
 
 
 # --- API tokens -------------------------------------------------------------------------
