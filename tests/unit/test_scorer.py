@@ -153,7 +153,7 @@ def test_scorecard_shape_and_keys(rubric: Rubric) -> None:
     assert [c["id"] for c in card["criteria"]] == [c.id for c in rubric.criteria]
     texts = {t.index: t.text for t in turns}
     for c in card["criteria"]:
-        assert set(c) == {"id", "title", "score", "max", "evidence", "tip"}
+        assert set(c) == {"id", "title", "score", "max", "applicable", "evidence", "tip"}
         assert isinstance(c["score"], int) and 0 <= c["score"] <= c["max"]
         assert c["tip"] and c["title"]
         for ev in c["evidence"]:
@@ -427,3 +427,58 @@ def test_too_few_spin_questions_do_not_earn_full_balance_points(rubric: Rubric) 
     assert criterion(card, "implication_share")["score"] == 5  # one I question of one: a third of the points
     assert criterion(card, "situation_overuse")["score"] == 2
     assert "too few" in criterion(card, "situation_overuse")["tip"]
+
+
+def test_a_call_the_client_ends_before_selling_is_scored_on_what_it_could_show(rubric: Rubric) -> None:
+    rows: list[Row] = [
+        ("c", "Hello? Who's this?"),
+        ("t", "Hello! This is Max from CityNet. Could I speak to your mum or dad, please?", Label.ROUTING),
+        ("c", "Mum's not here, she's at work."),
+        ("t", "Thank you! I'll call back in the evening. Goodbye!", Label.CLOSING),
+    ]
+    card = score_call(call(rows), rubric, "en")
+    waived = {c["id"] for c in card["criteria"] if not c["applicable"]}
+    assert "implication_share" in waived and "next_step" in waived and "right_person" not in waived
+    assert all(c["score"] == 0 and c["tip"].startswith("Not scored") for c in card["criteria"] if not c["applicable"])
+    assert card["total"] == 100 and card["outcome"] == "continuation"
+
+
+def test_selling_before_the_client_ends_the_call_keeps_the_full_rubric(rubric: Rubric) -> None:
+    rows: list[Row] = [
+        ("c", "Orlov."),
+        ("t", "We offer office cleaning at the best prices in the city.", Label.PITCH),
+        ("c", "No. We don't need anything, and I won't discuss it. Goodbye."),
+        ("t", "Thank you for your time, goodbye!", Label.CLOSING),
+    ]
+    card = score_call(call(rows), rubric, "en")
+    assert all(c["applicable"] for c in card["criteria"])
+    assert card["checks"]["pitched_before_needs"] and not card["passed"]
+
+
+def test_ending_politely_after_a_categorical_no_earns_the_objection_points(rubric: Rubric) -> None:
+    rows: list[Row] = [
+        ("c", "Orlov."),
+        ("t", "Good afternoon! Are you the one who decides on cleaning contracts?", Label.ROUTING),
+        ("c", "No. We don't need anything, and I won't discuss it. Goodbye."),
+        ("t", "I understand, thank you for being direct. Have a good day!", Label.CLOSING),
+    ]
+    card = score_call(call(rows), rubric, "en")
+    assert criterion(card, "objection_handling")["score"] == 10 and card["outcome"] == "no_sale"
+
+
+def test_asking_only_for_the_email_address_is_not_clarifying_needs(rubric: Rubric) -> None:
+    def objection_points(reply: str, label: Label) -> int:
+        rows: list[Row] = [("c", "Please send the information by email."), ("t", reply, label), ("c", "OK.")]
+        return int(criterion(score_call(call(rows), rubric, "en"), "objection_handling")["score"])
+
+    address = objection_points("Sure. What is your email address?", Label.OTHER)
+    needs = objection_points("Of course. So that I send what fits, how do you train new staff today?", SIT)
+    assert address < needs
+
+
+def test_a_yes_with_no_more_in_it_still_accepts_the_meeting(rubric: Rubric) -> None:
+    rows: list[Row] = [
+        ("t", "Could I come by on Thursday at 1 pm?", Label.MEETING_REQUEST),
+        ("c", "All right, Thursday at 1 pm. Half an hour, no more."),
+    ]
+    assert score_call(call(rows), rubric, "en")["checks"]["meeting_secured"]

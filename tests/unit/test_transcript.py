@@ -176,3 +176,29 @@ def test_label_turns_classifies_trainee_turns_with_the_turns_before() -> None:
     assert [(text, len(ctx), lang) for text, ctx, lang in fake.calls] == [
         ("Are deliveries ever late?", 1, "en"), ("We deliver in two hours.", 3, "en")]
     assert fake.calls[1][1][2] == ContextTurn(role="client", text="Sometimes.")
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_the_limit() -> None:
+    from trainer.scoring.transcript import MAX_INPUT_BYTES
+
+    line = "Seller: How do you plan routes today?\nBuyer: In spreadsheets.\n"
+    with pytest.raises(TranscriptError, match=r"at most 200,000 bytes"):
+        parse_transcript(line * (MAX_INPUT_BYTES // len(line) + 1))
+    assert parse_transcript(line * 100).turns  # well under the limit
+
+
+def test_text_that_starts_with_a_time_stamp_is_not_taken_for_json() -> None:
+    t = parse_transcript("[00:02] Seller (Tom): Hi, is that Anna?\n[00:05] Buyer (Anna): Yes, speaking.\n")
+    assert [(x.role, x.text, x.at) for x in t.turns] == [("trainee", "Hi, is that Anna?", 2.0),
+                                                         ("client", "Yes, speaking.", 5.0)]
+
+
+def test_more_russian_speaker_prefixes() -> None:
+    t = parse_transcript("Менеджер по продажам: Добрый день! Вы отвечаете за закупки?\nАбонент: Да, я.\n")
+    assert [x.role for x in t.turns] == ["trainee", "client"] and t.lang == "ru"
+
+
+def test_names_as_speakers_are_refused_at_their_line() -> None:
+    with pytest.raises(TranscriptError) as caught:
+        parse_transcript("Seller: Hello!\nTom: Hi there.\nSeller: How are you?\nTom: Fine.")
+    assert str(caught.value).startswith("line 2: unknown speaker 'Tom'")

@@ -5,6 +5,7 @@ Same contract as criteria_spin: facts + thresholds + language in, a Verdict out.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from trainer.personas.timeslot import describe_timeslot, find_timeslot
@@ -15,6 +16,8 @@ from trainer.scoring.model import Verdict
 from trainer.scoring.rubric import CallLengthThresholds, NextStepThresholds, NoThresholds, ObjectionThresholds
 from trainer.scoring.tips import decimal, duration_source, tip
 from trainer.spin.labels import Label, Lang
+
+_CONTACT = re.compile(r"e-?mail|address|fax|\bпочт|адрес|факс|имейл|мейл")
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ def _judge(facts: CallFacts, act: ClientAct, reply: int, refusals: int, max_refu
             return 1.0, kind
         return (0.5 if cues.trainee_has("when_question", text) or cues.mentions_meeting(text) else 0.0), kind
     if kind == "send_info":
-        return (1.0 if asks else 0.0), kind
+        # Clarify needs first; asking only for the address is agreeing to send and be forgotten.
+        spin = turn.label is not None and turn.label.is_spin
+        return (1.0 if asks and (spin or not _CONTACT.search(text.lower())) else 0.25 if asks else 0.0), kind
     if kind == "have_supplier":
         return (1.0 if cues.trainee_has("satisfaction_question", text) else 0.75 if asks else 0.25), kind
     if kind == "too_expensive":
@@ -69,10 +74,14 @@ def _judge(facts: CallFacts, act: ClientAct, reply: int, refusals: int, max_refu
             return 0.3, kind
         return (1.0 if asks or cues.trainee_has("right_person", text) else 0.5), kind
     if kind == "not_in":
-        return (1.0 if asks or find_timeslot(text, facts.lang) else 0.5), kind
+        offers_back = cues.mentions_call(text) or cues.mentions_meeting(text)
+        return (1.0 if asks or offers_back or find_timeslot(text, facts.lang) else 0.5), kind
     # A plain refusal: persist politely (a question, a concrete step) until the limit, then end politely.
     closes = turn.label == Label.CLOSING or (cues.trainee_has("polite_close", text) and not asks)
     persists = asks or cues.mentions_meeting(text) or find_timeslot(text, facts.lang) is not None
+    if act.final:
+        # A categorical "no ... goodbye" is a refusal, not an objection: thank them and leave the door open.
+        return (1.0 if closes else 0.5 if persists else 0.3), "pushy"
     if refusals < max_refusals:
         return (1.0 if persists else 0.5 if closes else 0.25), "gave_up"
     return (1.0 if closes else 0.3), "pushy"

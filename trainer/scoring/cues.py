@@ -27,7 +27,9 @@ _CLIENT: dict[str, tuple[str, ...]] = {
         r"\bwe'?re (fine|good|all set)\b", r"\bwe are (fine|all set)\b", r"\bno need\b", r"\bnot buying\b",
         r"\bnot looking for\b", r"\bremove (me|us)\b", r"^\W*(no|nope)\W*$", r"\bi said no\b",
         r"^\W*(no|nope)[.!]+\s*(good ?bye|bye)\b", r"^\W*нет\W*$", r"^\W*нет[.!]+\s*(до свидания|всего доброго)",
-        r"\bя же сказал",
+        r"\bя же сказал", r"\bi (said|told you)\W+(clearly\W+)?no\b", r"\bwon'?t put you through\b",
+        r"\b(conversation|call) is over\b", r"\bi'?m hanging up\b", r"\bразговор окончен", r"\bкладу трубку\b",
+        r"\bне (буду|стану) (вас )?соединять\b", r"\bсоединять не буду\b", r"\bне соединю\b",
         r"не интерес", r"ничего не (нужно|надо)", r"\bнам (это )?не (нужно|надо)", r"\bне нужно\b", r"\bне надо\b",
         r"не звоните", r"\bнет,? спасибо\b", r"не актуальн", r"отказываемся", r"нас (это )?не интересует",
     ),
@@ -71,7 +73,8 @@ _CLIENT: dict[str, tuple[str, ...]] = {
         r"\b(he|she|they)('?s| is| are) (not (in|here|available)|out|away|on (holiday|vacation|leave))\b",
         r"\bout of (the )?office\b", r"\bnot at (his|her) desk\b",
         r"\b(его|ее|её) нет\b", r"нет на месте", r"\bвышл[аи]?\b", r"в отпуске", r"в командировке",
-        r"не может подойти",
+        r"не может подойти", r"\b(mum|mom|dad|mother|father|parents)('?s| is| are)? not (here|home|in)\b",
+        r"\b(мамы|папы|родителей|взрослых) (сейчас )?нет\b", r"\bнет дома\b",
     ),
     "explicit_need": (
         r"\b(we|i) (really )?(need|want)\b", r"\b(we|i)('d| would) (really )?(need|want|like)\b",
@@ -79,7 +82,7 @@ _CLIENT: dict[str, tuple[str, ...]] = {
         r"\b(it|that)'?d (help|save|be (great|useful|good|nice|ideal))\b", r"\bwould be (great|a big help|huge)\b",
         r"\bwe must\b", r"\bwe have to\b", r"\bwe'?d (keep|save|get|win|stop)\b", r"\bwe would (keep|save|get|win)\b",
         r"\bthat'?s (exactly )?what we need\b", r"\bimportant (for|to) us\b",
-        r"\bнам (очень )?(нужн|надо|необходим|важн)", r"\b(мы )?хотел[аи]? бы\b", r"\bхотим\b",
+        r"\b(нам|мне) (очень |просто )?(нужн|нужен|надо|необходим|важн)", r"\b(мы )?хотел[аи]? бы\b", r"\bхотим\b",
         r"было бы (здорово|хорошо|полезно|удобно|отлично|идеально)", r"(это|что) бы помогло", r"помогло бы",
         r"\bмы ищем\b", r"сэкономил[аи]? бы", r"сохранил[аи]? бы", r"не потерял[аи]? бы", r"для нас (это )?важно",
     ),
@@ -103,9 +106,21 @@ _CLIENT: dict[str, tuple[str, ...]] = {
     ),
     "decline": (
         r"\bcan'?t\b", r"\bcannot\b", r"\bdoesn'?t (work|suit)\b", r"\bwon'?t (work|be)\b", r"\bnot available\b",
-        r"\bbusy\b", r"\bno\b(?!,? (problem|worries))", r"\bnot (then|that day|possible|good|great|ideal|convenient)\b",
+        r"\bbusy\b", r"\bno\b(?!,? (problem|worries|more|less|later|longer))",
+        r"\bnot (then|that day|possible|good|great|ideal|convenient)\b",
         r"\bi'?m away\b", r"\bнеудобно\b",
         r"\bне (могу|смогу|получится|подходит|устраивает|выйдет|удобно)\b", r"^\s*нет\b", r"\bзанят",
+    ),
+    "final": (
+        r"\bgood ?bye\b", r"\bbye\b", r"\bwon'?t discuss\b", r"\bi (said|told you)\b", r"\bis over\b",
+        r"\bdon'?t call\b", r"\bhanging up\b", r"\bno means no\b",
+        r"\bдо свидания\b", r"\bвсего доброго\b", r"\bя (же |вам )?(ясно )?сказал", r"обсуждать .{0,20}не буду",
+        r"не буду .{0,20}обсуждать", r"\bокончен", r"\bкладу трубку\b", r"\bне звоните\b",
+    ),
+    "transfer": (
+        r"\b(i'?m |i am |i'?ll |i will )?(putting|put|transferring|transfer|connecting|connect) you (through|now|to)\b",
+        r"\bone moment,? (i'?ll|let me)\b",
+        r"\bсоединяю\b", r"\bсоединю\b", r"\bпереключ(у|аю)\b", r"\bперевожу (вас|звонок)\b",
     ),
     "rude": (
         r"\bstop wasting\b", r"\bget lost\b", r"\bidiot", r"\bleave (me|us) alone\b", r"\bdon'?t bother\b",
@@ -133,6 +148,7 @@ _TRAINEE: dict[str, tuple[str, ...]] = {
         r"занимается|решает|принимает решени|ведает)", r"\bс кем (я )?(могу|можно) (поговорить|обсудить)",
         r"\bсоедин", r"\bпереключ", r"\bмогу (ли я )?(поговорить|услышать)", r"\bк вам (ли )?(можно )?обратиться",
         r"в вашей компетенции", r"\bвы (ответственн|руководите|директор)",
+        r"\b(решаете|принимаете|отвечаете|занимаетесь|ведаете) (ли )?вы\b",
     ),
     "pitch": (
         r"\bwe offer\b", r"\bwe provide\b", r"\bwe can offer\b", r"\bwe'?d like to offer\b", r"\bi'?d like to offer\b",
@@ -204,26 +220,43 @@ def _compiled(group: str, name: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in table))
 
 
-def _search(group: str, name: str, text: str) -> re.Match[str] | None:
-    return _compiled(group, name).search(normalize(text))
+@functools.lru_cache(maxsize=4096)
+def _normal(text: str) -> str:
+    return normalize(text)
+
+
+@functools.lru_cache(maxsize=32768)
+def _hit(group: str, name: str, text: str) -> bool:
+    """Whether cue list `name` matches `text`; cached because one call asks the same turn many questions."""
+    return _compiled(group, name).search(_normal(text)) is not None
+
+
+def clear_caches() -> None:
+    """Forget cached cue results (for a benchmark that must not time the cache)."""
+    _normal.cache_clear()
+    _hit.cache_clear()
+
+
+def _search(group: str, name: str, text: str) -> bool:
+    return _hit(group, name, text)
 
 
 def client_has(name: str, text: str) -> bool:
     """Whether a client turn matches the cue list `name` (see _CLIENT)."""
-    return _search("client", name, text) is not None
+    return _search("client", name, text)
 
 
 def trainee_has(name: str, text: str) -> bool:
     """Whether a trainee turn matches the cue list `name` (see _TRAINEE)."""
-    return _search("trainee", name, text) is not None
+    return _search("trainee", name, text)
 
 
 def mentions_meeting(text: str) -> bool:
-    return _search("next", "meeting", text) is not None
+    return _search("next", "meeting", text)
 
 
 def mentions_call(text: str) -> bool:
-    return _search("next", "call", text) is not None
+    return _search("next", "call", text)
 
 
 def objection_kind(text: str) -> str | None:

@@ -21,6 +21,9 @@ from trainer.spin.labels import Label, Lang
 
 DurationSource = Literal["given", "timestamps", "words"]
 StepKind = Literal["meeting", "call"]
+#: Why a call ended before selling could begin, through no fault of the trainee: a categorical
+#: refusal, the wanted person is not there (or not the one to talk to), or a transfer to a colleague.
+EarlyEnd = Literal["refusal", "absent", "transfer"]
 
 _NEGATIVE_START = re.compile(r"^\W*(no|nope|not really|not much|нет|не особо|не очень|вряд ли)\b", re.IGNORECASE)
 
@@ -36,6 +39,8 @@ class ClientAct:
     implied_need: bool
     rude: bool
     order: bool
+    final: bool = False  # a refusal said as the last word ("... and I won't discuss it. Goodbye.")
+    transfer: bool = False  # "I'm putting you through"
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class CallFacts:
     position: tuple[float, ...]  # share of the call elapsed when each turn starts (0..1)
     duration_s: float
     duration_source: DurationSource
+    early_end: EarlyEnd | None = None
 
     @property
     def has_trainee(self) -> bool:
@@ -124,6 +130,7 @@ def read_call(turns: Sequence[ScoringTurn], lang: Lang, duration_s: float | None
         position=position,
         duration_s=duration,
         duration_source=source,
+        early_end=_early_end(seq, client, pitches),
     )
 
 
@@ -142,7 +149,33 @@ def _client_act(seq: tuple[ScoringTurn, ...], pos: int) -> ClientAct:
         implied_need=cues.client_has("implied_need", text),
         rude=cues.client_has("rude", text),
         order=cues.client_has("order", text) and not refusal,
+        final=refusal and cues.client_has("final", text),
+        transfer=not refusal and cues.client_has("transfer", text),
     )
+
+
+def _early_end(seq: tuple[ScoringTurn, ...], client: tuple[ClientAct, ...],
+               pitches: tuple[int, ...]) -> EarlyEnd | None:
+    """Why the call stopped before discovery, when the client stopped it and the trainee had not started selling.
+
+    Only the client's last turn counts, and at most one trainee turn (a goodbye) may follow it. A
+    trainee who pitched or asked about problems had started selling, so the full rubric applies.
+    """
+    if not client or pitches:
+        return None
+    if any(t.role == "trainee" and t.label is not None and t.label.is_spin and t.label != Label.SITUATION
+           for t in seq):
+        return None
+    last = client[-1]
+    if sum(1 for t in seq[last.pos + 1:] if t.role == "trainee") > 1:
+        return None
+    if last.refusal and last.final:
+        return "refusal"
+    if last.transfer:
+        return "transfer"
+    if last.objection in ("not_in", "not_decider"):
+        return "absent"
+    return None
 
 
 def _is_pitch(turn: ScoringTurn) -> bool:

@@ -15,11 +15,12 @@ from trainer.scoring import criteria_call, criteria_spin
 from trainer.scoring.facts import CallFacts, read_call
 from trainer.scoring.model import Evidence, ScoringTurn, Verdict
 from trainer.scoring.rubric import CallLengthThresholds, ObjectionThresholds, Rubric
+from trainer.scoring.tips import tip
 from trainer.spin.labels import Label, Lang
 
 __all__ = ["SCORER_VERSION", "Evidence", "Outcome", "ScoringTurn", "checks_of", "outcome_of", "score_call"]
 
-SCORER_VERSION: int = 1
+SCORER_VERSION: int = 2
 
 Outcome = Literal["order", "advance", "continuation", "no_sale"]
 
@@ -38,26 +39,39 @@ _CRITERIA: dict[str, Callable[[CallFacts, Any, Lang], Verdict]] = {
 
 _COUNTED = (Label.SITUATION, Label.PROBLEM, Label.IMPLICATION, Label.NEED_PAYOFF)
 
+#: Criteria a call that the client ended before selling began (facts.early_end) could not show.
+#: They are listed with `"applicable": false` and left out of the total, so a trainee who asks a
+#: child for a parent and says goodbye is not marked down for asking no implication questions.
+_DISCOVERY = frozenset({"spin_sequence", "question_count", "situation_overuse", "implication_share", "needs",
+                        "next_step", "call_length"})
+
 
 def score_call(turns: Sequence[ScoringTurn], rubric: Rubric, lang: Lang,
                duration_s: float | None = None) -> dict[str, Any]:
     """The scorecard of one call (the shape of `spin-trainer score` and `POST /api/calls/{id}/end`)."""
     timing = rubric.thresholds_of("call_length") or CallLengthThresholds()
     facts = read_call(turns, lang, duration_s, timing.words_per_minute, timing.turn_gap_seconds)
+    objections = rubric.thresholds_of("objection_handling") or ObjectionThresholds()
+    waived = _waived(facts, objections.max_refusals)
     criteria: list[dict[str, Any]] = []
     for criterion in rubric.criteria:
-        verdict = _CRITERIA[criterion.id](facts, criterion.thresholds, lang)
-        points = _points(verdict.fraction, criterion.weight)
+        applicable = criterion.id not in waived
+        if applicable:
+            verdict = _CRITERIA[criterion.id](facts, criterion.thresholds, lang)
+        else:
+            assert facts.early_end is not None
+            last = facts.client[-1]
+            verdict = Verdict(0.0, (facts.ev(last.pos),), tip(f"not_applicable.{facts.early_end}", lang))
         criteria.append({
             "id": criterion.id,
             "title": criterion.title.get(lang),
-            "score": points,
+            "score": _points(verdict.fraction, criterion.weight) if applicable else 0,
             "max": criterion.weight,
+            "applicable": applicable,
             "evidence": [e.to_dict() for e in verdict.evidence],
             "tip": verdict.tip,
         })
-    total = sum(c["score"] for c in criteria)
-    objections = rubric.thresholds_of("objection_handling") or ObjectionThresholds()
+    total = _total(criteria)
     spin_counts = {label.value: sum(1 for _, lb in facts.spin if lb == label) for label in _COUNTED}
     return {
         "total": total,
@@ -72,6 +86,25 @@ def score_call(turns: Sequence[ScoringTurn], rubric: Rubric, lang: Lang,
         "lang": lang,
         "duration_s": facts.duration_s,
     }
+
+
+def _waived(facts: CallFacts, max_refusals: int) -> frozenset[str]:
+    """Criteria left out of this call's total (none unless the client ended the call before selling began)."""
+    if facts.early_end is None:
+        return frozenset()
+    if criteria_call.handlings(facts, max_refusals):
+        return _DISCOVERY
+    return _DISCOVERY | {"objection_handling"}
+
+
+def _total(criteria: list[dict[str, Any]]) -> int:
+    """The sum of points; rescaled to 0..100 over the applicable criteria when some were waived."""
+    earned = sum(c["score"] for c in criteria if c["applicable"])
+    possible = sum(c["max"] for c in criteria if c["applicable"])
+    full = sum(c["max"] for c in criteria)
+    if possible == full or possible == 0:
+        return earned if possible else 0
+    return int(earned * full / possible + 0.5)
 
 
 def _points(fraction: float, weight: int) -> int:

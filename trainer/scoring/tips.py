@@ -298,6 +298,23 @@ _TIPS: dict[str, tuple[str, str]] = {  # key -> (en, ru)
         "your time. May I call again in spring?\"",
         "Вы остались вежливы, хотя клиент грубил, — это правильно. Оставьте дверь открытой: «Спасибо за время. "
         "Можно я позвоню весной?»"),
+    # criteria a call cut short by the client could not show (scorer._DISCOVERY)
+    "not_applicable.refusal": (
+        "Not scored: the client refused outright before any selling began, and ending there was right. Next "
+        "time, leave the door open as you go: \"Thank you for your time. May I call again in a few months?\"",
+        "Не оценивается: клиент категорически отказал ещё до начала продажи, и завершить звонок было верно. "
+        "В следующий раз оставьте дверь открытой: «Спасибо за время. Можно я позвоню через пару месяцев?»"),
+    "not_applicable.absent": (
+        "Not scored: the person you need was not on the line, so there was nobody to sell to yet. Find out "
+        "when to reach them: \"When is the best time to call back — would tomorrow at 10 work?\"",
+        "Не оценивается: нужного человека на линии не было, продавать было некому. Узнайте, когда его "
+        "застать: «Когда лучше перезвонить — удобно завтра в 10:00?»"),
+    "not_applicable.transfer": (
+        "Not scored here: you were put through to someone else, and the selling part goes on with them. Open "
+        "that talk with your reason: \"I'm calling about your new warehouse; may I ask how you plan the fleet "
+        "for it?\"",
+        "Здесь не оценивается: вас переключили на другого человека, продажа продолжится с ним. Начните тот "
+        "разговор с повода: «Звоню по поводу вашего нового склада; можно спросить, как вы планируете под него парк?»"),
     "polite_close.missing": (
         "The call did not end with thanks or a goodbye. Close warmly, whatever happened: \"Thank you for your "
         "time — have a good day!\"",

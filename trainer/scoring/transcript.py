@@ -21,6 +21,8 @@ from trainer.spin.types import Classification, ContextTurn
 
 MAX_TURNS = 1000
 MAX_TEXT_CHARS = 5000
+#: Largest transcript accepted (UTF-8 bytes): an hour of talk is about 60 KB; an upload form says it back.
+MAX_INPUT_BYTES = 200_000
 
 _TOP_FIELDS = ("turns", "persona", "lang", "duration_s")
 _TURN_FIELDS = ("role", "text", "at", "label")
@@ -28,11 +30,13 @@ _TURN_FIELDS = ("role", "text", "at", "label")
 #: Speaker prefixes of the plain-text format (lowercase), by role.
 _SPEAKERS: dict[str, Role] = {
     **dict.fromkeys(("seller", "salesperson", "sales rep", "sales manager", "rep", "trainee", "agent", "caller",
-                     "manager", "менеджер", "продавец", "стажер", "стажёр", "оператор", "агент"), "trainee"),
-    **dict.fromkeys(("buyer", "client", "customer", "prospect", "secretary", "gatekeeper", "receptionist",
-                     "клиент", "покупатель", "заказчик", "секретарь", "собеседник"), "client"),
+                     "manager", "sales", "seller 1", "менеджер", "менеджер по продажам", "продавец", "продажник",
+                     "стажер", "стажёр", "оператор", "агент", "звонящий", "я"), "trainee"),
+    **dict.fromkeys(("buyer", "client", "customer", "prospect", "secretary", "gatekeeper", "receptionist", "lead",
+                     "клиент", "покупатель", "заказчик", "секретарь", "собеседник", "абонент", "лпр"), "client"),
 }
-_LINE = re.compile(r"^\s*(?:[\[(]?(?P<time>\d{1,2}:\d{2}(?::\d{2})?)[\])]?\s+)?(?P<who>[^\W\d_][\w .'-]{0,24}?)\s*:"
+_LINE = re.compile(r"^\s*(?:[\[(]?(?P<time>\d{1,2}:\d{2}(?::\d{2})?)[\])]?\s+)?"
+                   r"(?P<who>[^\W\d_][\w .'-]{0,24}?)\s*(?:\([^()]{0,40}\))?\s*:"
                    r"\s*(?P<text>.*)$")
 
 Classify = Callable[[str, Sequence[ContextTurn], Lang | None], Classification]
@@ -61,10 +65,15 @@ class Transcript:
 
 def parse_transcript(raw: str) -> Transcript:
     """JSON when the input starts like JSON, else the plain-text format (what `score` and an upload accept)."""
+    size = len(raw.encode("utf-8", errors="replace"))
+    if size > MAX_INPUT_BYTES:
+        raise TranscriptError(f"transcript: {size:,} bytes; at most {MAX_INPUT_BYTES:,} bytes "
+                              f"(split a longer recording into calls)")
     body = raw.lstrip("\ufeff").strip()
     if not body:
         raise TranscriptError("transcript: the input is empty")
-    if body[0] in "{[":
+    first_line = body.split("\n", 1)[0]
+    if body[0] == "{" or (body[0] == "[" and not _LINE.match(first_line)):  # "[01:15] Seller: ..." is text
         try:
             data = json.loads(body)
         except json.JSONDecodeError as exc:
@@ -169,6 +178,7 @@ def parse_transcript_text(text: str) -> Transcript:
     Accepted speakers include Seller/Buyer, Trainee/Client, Менеджер/Клиент, Продавец/Покупатель
     (any case), optionally after a time stamp: "[01:15] Seller: ...".
     """
+    _unknown_speakers(text)
     turns: list[tuple[Role, list[str], float | None, int]] = []  # role, text parts, at, line number
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -200,6 +210,25 @@ def parse_transcript_text(text: str) -> Transcript:
     if len(out) > MAX_TURNS:
         raise TranscriptError(f"transcript: {len(out)} turns; at most {MAX_TURNS}")
     return _finish(out, None, None, None)
+
+
+def _unknown_speakers(text: str) -> None:
+    """Refuse names as speakers ("Tom: ... / Anna: ..."): we cannot tell which one is the seller.
+
+    A prefix we do not know that starts two or more lines is a speaker, not a "Note:" inside a turn.
+    """
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = _LINE.match(line)
+        if match is None:
+            continue
+        who = match.group("who").strip()
+        if who.lower() in _SPEAKERS or len(who.split()) > 2:
+            continue
+        if who.lower() in seen:
+            raise TranscriptError(f"line {seen[who.lower()]}: unknown speaker {who!r}; start each line with "
+                                  f"'Seller:' or 'Buyer:' ('Менеджер:' or 'Клиент:')")
+        seen[who.lower()] = number
 
 
 def _clock(stamp: str) -> float:
