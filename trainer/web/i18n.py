@@ -29,7 +29,7 @@ class LocaleError(ValueError):
 def load_messages(directory: Path) -> Messages:
     messages: Messages = {}
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         if not isinstance(data, dict):
             raise LocaleError(f"{path}: expected a mapping of key -> {{en, ru}}")
         for key, entry in data.items():
