@@ -130,3 +130,10 @@ def _explain(exc: RequestValidationError) -> str:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
         parts.append(f"{loc}: {err.get('msg', 'invalid value')}")
     return "; ".join(parts)
+
+
+def from_env() -> FastAPI:
+    """App factory for `uvicorn --factory trainer.app:from_env` (several workers): settings from the env."""
+    from trainer.config import load_settings
+
+    return create_app(load_settings())

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = 14 * 24 * 3600
     secure_cookies: bool = False
     max_turn_chars: int = 2000
+    shutdown_grace_s: int = 20  # on SIGTERM, in-flight turns get this long to finish
     turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
 
     @field_validator("database_url")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from trainer.cli.common import SubParsers, fail
 from trainer.config import SettingsError, load_settings
@@ -12,6 +13,8 @@ def register(sub: SubParsers) -> None:
     p = sub.add_parser("serve", help="serve the web app and API")
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or SPIN_TRAINER_HOST)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000, or SPIN_TRAINER_PORT)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes (several need a shared database such as PostgreSQL)")
     p.add_argument("--no-migrate", action="store_true", help="do not run database migrations first")
     p.set_defaults(handler=run)
 
@@ -31,6 +34,14 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_migrate:
         upgrade(settings.effective_database_url)
     print(f"SPIN Trainer serving on {settings.base_url()}  (engine: {settings.effective_engine})", flush=True)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                proxy_headers=True)
+    if args.workers > 1:
+        # Each worker builds its own app from the environment; overrides travel as variables.
+        for key, value in overrides.items():
+            os.environ[f"SPIN_TRAINER_{key.upper()}"] = str(value)
+        uvicorn.run("trainer.app:from_env", factory=True, workers=args.workers, host=settings.host,
+                    port=settings.port, log_level="info", proxy_headers=True,
+                    timeout_graceful_shutdown=settings.shutdown_grace_s)
+    else:
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
+                    proxy_headers=True, timeout_graceful_shutdown=settings.shutdown_grace_s)
     return 0
