@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
