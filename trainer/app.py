@@ -25,7 +25,7 @@ from trainer.engines.factory import build_engine
 from trainer.scoring.rubric import load_rubric
 from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
-from trainer.web import account, api, pages, streaming, upload
+from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
 from trainer.web.i18n import install_i18n, load_messages
 
@@ -107,6 +107,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(account.router)
     app.include_router(upload.router)
     app.include_router(pages.router)
+    app.include_router(trainee_pages.router)
     app.mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static")
     return app
 

@@ -1,4 +1,4 @@
-"""A trainee signs in, holds a call in the browser, sees labels and the reply, and hangs up."""
+"""A trainee signs in, holds a call in the browser, sees labels and the streamed reply, and hangs up."""
 
 from __future__ import annotations
 

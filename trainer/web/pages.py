@@ -16,6 +16,7 @@ from trainer.web.csrf import check_form, form_token, remember_anon_token
 from trainer.web.deps import DB, SESSION_COOKIE, Ctx, MaybePrincipal, Principal
 from trainer.web.i18n import LANG_COOKIE, pick_lang
 from trainer.web.serialize import call_json, persona_json
+from trainer.web.trainee_views import band_of, earlier_on_persona, elapsed_s, level_title, timeline_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,17 +114,18 @@ def home(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
     personas = [persona_json(p, lang) for p in listed_personas(db)]
     rows, _ = call_service.list_calls(db, who.user, 20, 0)
     recent = [call_json(c, call_service.latest_scorecard(db, c), full=False) for c in rows]
-    return render(request, ctx, who, "home.html", personas=personas, calls=recent)
+    names = {c.persona_id: persona_of(c.persona_version).name_for(lang) for c in rows}
+    return render(request, ctx, who, "home.html", personas=personas, calls=recent, persona_names=names)
 
 
 @router.post("/calls")
 def start_call(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, persona: FormStr, lang: FormStr,
-               csrf_token: FormStr = "") -> Response:
+               csrf_token: FormStr = "", mode: FormStr = "practice") -> Response:
     if who is None:
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
     try:
-        call = call_service.start_call(db, who.user, persona, lang, ctx.engine)
+        call = call_service.start_call(db, who.user, persona, lang, ctx.engine, mode)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
     return RedirectResponse(f"/calls/{call.id}", status_code=303)
@@ -139,9 +141,19 @@ def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrinci
         return render(request, ctx, who, "error.html", status=404, message_key="not_found")
     card = call_service.latest_scorecard(db, call)
     persona = persona_of(call.persona_version)
+    lang = pick_lang(request)
+    mine = call.user_id == who.user.id
+    band = band_of(ctx.rubric)
+    after: dict[str, Any] = {}
+    if card is not None:
+        after = {"timeline": timeline_of(call, ctx.rubric, ctx.messages, lang),
+                 "history": earlier_on_persona(db, call),
+                 "level_title": level_title(ctx.rubric, card.data.get("level"), lang)}
     return render(request, ctx, who, "call.html", call=call_json(call, card),
-                  scorecard=card.data if card else None, persona_name=persona.name_for(call.lang),
-                  can_speak=call.user_id == who.user.id and not call.ended)
+                  scorecard=card.data if card else None, persona_name=persona.name_for(lang),
+                  can_speak=mine and not call.ended, can_branch=mine and call.ended,
+                  hide_labels=call.mode == "exam" and not call.ended, band=band,
+                  elapsed=round(elapsed_s(call)), **after)
 
 
 @router.post("/calls/{call_id}/turns")
