@@ -28,6 +28,7 @@ from trainer.services.personas import sync_persona_files
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
 from trainer.web.i18n import install_i18n, load_messages
+from trainer.web.manage import router as manage_router
 
 log = logging.getLogger("trainer")
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(upload.router)
     app.include_router(pages.router)
     app.include_router(trainee_pages.router)
+    app.include_router(manage_router)
     app.mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static")
     return app
 

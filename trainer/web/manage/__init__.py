@@ -1,0 +1,11 @@
+"""Trainer and manager pages under /manage (plus the public /invite landing page), as one router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from trainer.web.manage import audit, dashboard, personas, rubric, transcripts, users
+
+router = APIRouter(include_in_schema=False)
+for _part in (personas, rubric, transcripts, dashboard, users, audit):
+    router.include_router(_part.router)
