@@ -133,3 +133,25 @@ def test_foreign_keys_are_enforced(sessions: sessionmaker[Session]) -> None:
     with pytest.raises(IntegrityError), unit_of_work(sessions) as db:
         db.add(Turn(call_id=424242, index=0, role="client", text="orphan", detail={}))
         db.flush()
+
+
+def test_restart_keeps_a_trainers_edit_and_the_enabled_flag(sessions: sessionmaker[Session], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from trainer.services.personas import add_version, latest_version
+
+    source = project_root() / "personas" / "no-time.yaml"
+    folder = tmp_path / "p"
+    folder.mkdir()
+    (folder / "no-time.yaml").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, folder)
+        edited = add_version(db, "no-time", source.read_text(encoding="utf-8") + "\n# trainer's edit\n", None)
+        edited.enabled = False
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, folder)  # a restart with the unchanged file
+        latest = latest_version(db, "no-time")
+        assert latest is not None and latest.version == 2 and latest.enabled is False
+    (folder / "no-time.yaml").write_text(source.read_text(encoding="utf-8") + "\n# new release\n", encoding="utf-8")
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, folder)
+        latest = latest_version(db, "no-time")
+        assert latest is not None and latest.version == 3 and latest.enabled is False

@@ -31,7 +31,8 @@ def content_hash(text: str) -> str:
 
 
 def sync_persona_files(db: Session, directory: Path) -> list[str]:
-    """Store each valid persona file whose content is new as the next version. Returns problems found."""
+    """Store each valid persona file whose text was never stored as the next version (keeping the
+    persona enabled or disabled as it was). Returns the problems found in invalid files."""
     problems: list[str] = []
     for path in sorted(directory.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
@@ -40,10 +41,14 @@ def sync_persona_files(db: Session, directory: Path) -> list[str]:
         except PersonaError as exc:
             problems.extend(str(issue) for issue in exc.issues)
             continue
+        digest = content_hash(text)
+        seen = db.scalar(select(PersonaVersion.id).where(PersonaVersion.persona_id == path.stem,
+                                                         PersonaVersion.content_hash == digest).limit(1))
+        if seen is not None:
+            continue  # this text is stored already: a trainer's later edit in the app stays in force
         latest = latest_version(db, path.stem)
-        if latest is not None and latest.content_hash == content_hash(text):
-            continue
-        add_version(db, path.stem, text, created_by=None)
+        row = add_version(db, path.stem, text, created_by=None)
+        row.enabled = latest.enabled if latest is not None else True
     return problems
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
-from trainer.web.deps import DB, Auth, AuthWrite, Ctx
+from trainer.web.deps import DB, Auth, AuthWrite, Ctx, CurrentRubric
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
 router = APIRouter()
@@ -81,7 +81,7 @@ def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
 
 
 @router.post("/api/calls/{call_id}/turns", tags=["calls"])
-def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
+def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite, rubric: CurrentRubric,
               idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Say something; get its label and the client's answer.
 
@@ -94,7 +94,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
             raise CallError(403, "only the trainee who holds this call can speak in it")
         if call_service.replayed(db, call, idempotency_key) is None:
             call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
-        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric,
+        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, rubric,
                                       idempotency_key)
     except CallError as exc:
         raise _raise(exc) from None
@@ -103,7 +103,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
 
 
 @router.post("/api/calls/{call_id}/end", tags=["calls"])
-def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+def end_call(call_id: int, db: DB, who: AuthWrite, rubric: CurrentRubric) -> dict[str, Any]:
     """Hang up and get the scorecard. Calling it again returns the same scorecard."""
     try:
         call = call_service.get_call_for(db, who.user, call_id)
@@ -111,5 +111,5 @@ def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
             raise CallError(403, "only the trainee who holds this call can hang up")
     except CallError as exc:
         raise _raise(exc) from None
-    card = call_service.end_call(db, call, ctx.rubric)
+    card = call_service.end_call(db, call, rubric)
     return {"scorecard": scorecard_json(card)}

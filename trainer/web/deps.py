@@ -10,7 +10,9 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from trainer.db.models import User
+from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
+from trainer.services.rubric_admin import current_rubric
 from trainer.services.secrets import same
 from trainer.web.context import AppContext
 
@@ -99,3 +101,11 @@ def require_csrf(request: Request, principal: Auth) -> Principal:
 
 
 AuthWrite = Annotated[Principal, Depends(require_csrf)]
+
+
+def get_rubric(ctx: Ctx, db: DB) -> Rubric:
+    """The rubric new scorecards use: the newest version trainers saved, else the file's."""
+    return current_rubric(db, ctx.rubric)
+
+
+CurrentRubric = Annotated[Rubric, Depends(get_rubric)]

@@ -13,7 +13,7 @@ from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas, persona_of
 from trainer.web.csrf import check_form, form_token, remember_anon_token
-from trainer.web.deps import DB, SESSION_COOKIE, Ctx, MaybePrincipal, Principal
+from trainer.web.deps import DB, SESSION_COOKIE, Ctx, CurrentRubric, MaybePrincipal, Principal
 from trainer.web.i18n import LANG_COOKIE, pick_lang
 from trainer.web.serialize import call_json, persona_json
 from trainer.web.trainee_views import band_of, earlier_on_persona, elapsed_s, level_title, timeline_of
@@ -132,7 +132,8 @@ def start_call(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, persona:
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
+def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, rubric: CurrentRubric
+              ) -> Response:
     if who is None:
         return _to_login()
     try:
@@ -143,12 +144,12 @@ def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrinci
     persona = persona_of(call.persona_version)
     lang = pick_lang(request)
     mine = call.user_id == who.user.id
-    band = band_of(ctx.rubric)
+    band = band_of(rubric)
     after: dict[str, Any] = {}
     if card is not None:
-        after = {"timeline": timeline_of(call, ctx.rubric, ctx.messages, lang),
+        after = {"timeline": timeline_of(call, rubric, ctx.messages, lang),
                  "history": earlier_on_persona(db, call),
-                 "level_title": level_title(ctx.rubric, card.data.get("level"), lang)}
+                 "level_title": level_title(rubric, card.data.get("level"), lang)}
     return render(request, ctx, who, "call.html", call=call_json(call, card),
                   scorecard=card.data if card else None, persona_name=persona.name_for(lang),
                   can_speak=mine and not call.ended, can_branch=mine and call.ended,
@@ -158,7 +159,7 @@ def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrinci
 
 @router.post("/calls/{call_id}/turns")
 def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, text: FormStr,
-                   csrf_token: FormStr = "") -> Response:
+                   rubric: CurrentRubric, csrf_token: FormStr = "") -> Response:
     """The no-script fallback of the practice page: post a line, come back to the call."""
     if who is None:
         return _to_login()
@@ -167,7 +168,7 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "only the trainee who holds this call can speak in it")
-        call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, ctx.rubric)
+        call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
     return RedirectResponse(f"/calls/{call_id}#end", status_code=303)
@@ -175,7 +176,7 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
 
 @router.post("/calls/{call_id}/end")
 def end_call_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal,
-                  csrf_token: FormStr = "") -> Response:
+                  rubric: CurrentRubric, csrf_token: FormStr = "") -> Response:
     if who is None:
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
@@ -184,5 +185,5 @@ def end_call_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePr
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
     if call.user_id == who.user.id or call.ended:
-        call_service.end_call(db, call, ctx.rubric)
+        call_service.end_call(db, call, rubric)
     return RedirectResponse(f"/calls/{call_id}", status_code=303)

@@ -28,6 +28,7 @@ from trainer.db.session import unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
+from trainer.services.rubric_admin import current_rubric
 from trainer.web.api import TurnIn
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, AuthWrite, Ctx
@@ -73,7 +74,7 @@ def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversati
         assert call is not None
         trainee = next(t for t in call.turns if t.index == trainee_index)
         pair = call_service.finish_turn(db, Pending(call=call, trainee=trainee, decision=None, request=None),
-                                        spoken, ctx.rubric)
+                                        spoken, current_rubric(db, ctx.rubric))
         return {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
 
 

@@ -14,7 +14,7 @@ from trainer.services.personas import latest_version, persona_of
 from trainer.services.progress import progress_of
 from trainer.web.charts import bars_svg, totals_svg
 from trainer.web.csrf import check_form
-from trainer.web.deps import DB, Auth, Ctx, MaybePrincipal
+from trainer.web.deps import DB, Auth, Ctx, CurrentRubric, MaybePrincipal
 from trainer.web.i18n import pick_lang, translate
 from trainer.web.pages import render
 from trainer.web.trainee_views import coach_of
@@ -23,7 +23,7 @@ router = APIRouter()
 
 
 @router.get("/api/calls/{call_id}/coach", tags=["calls"])
-def coach(call_id: int, db: DB, ctx: Ctx, who: Auth) -> dict[str, Any]:
+def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, Any]:
     """Live nudges from the rubric and a hint for the next question, for the trainee's own call.
 
     An exam call gets nothing until it has ended (409); after the end there is nothing left to coach.
@@ -36,7 +36,7 @@ def coach(call_id: int, db: DB, ctx: Ctx, who: Auth) -> dict[str, Any]:
             raise CallError(409, "this is an exam: no nudges or hints until the call has ended")
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
-    return coach_of(db, call, ctx.rubric)
+    return coach_of(db, call, rubric)
 
 
 @router.post("/calls/{call_id}/branch")
@@ -55,7 +55,7 @@ def try_again_from(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
 
 
 @router.get("/progress", response_class=HTMLResponse)
-def my_progress(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
+def my_progress(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, rubric: CurrentRubric) -> Response:
     if who is None:
         return RedirectResponse("/login", status_code=303)
     lang = pick_lang(request)
@@ -69,7 +69,7 @@ def my_progress(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Resp
         version = latest_version(db, stats.persona_id)
         names[stats.persona_id] = persona_of(version).name_for(lang) if version else stats.persona_id
     points = [(f"#{c.call_id} · {c.started_at:%Y-%m-%d}", c.total, f"/calls/{c.call_id}") for c in data.scored]
-    totals = totals_svg(points, t("progress_totals"), ctx.rubric.pass_mark, t("pass_mark")) if points else None
+    totals = totals_svg(points, t("progress_totals"), rubric.pass_mark, t("pass_mark")) if points else None
     letters = {"situation": "S", "problem": "P", "implication": "I", "need_payoff": "N"}
     mix = bars_svg([(k, letters[k], v, t(f"label_{k}")) for k, v in data.mix.items()],
                    t("progress_mix")) if any(data.mix.values()) else None

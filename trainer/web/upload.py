@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trainer.scoring.transcript import MAX_INPUT_BYTES, TranscriptError
 from trainer.services.uploads import UploadTooLarge, score_upload
 from trainer.web.csrf import check_form
-from trainer.web.deps import Auth, Ctx, MaybePrincipal
+from trainer.web.deps import Auth, Ctx, CurrentRubric, MaybePrincipal
 from trainer.web.pages import render
 
 router = APIRouter()
@@ -24,11 +24,11 @@ router = APIRouter()
                  "text/plain": {"schema": {"type": "string", "description":
                                 "lines with speaker prefixes: Seller:/Buyer:, Менеджер:/Клиент:"}}},
                  "required": True}})
-async def score_transcript(request: Request, ctx: Ctx, _: Auth) -> dict[str, Any]:
+async def score_transcript(request: Request, rubric: CurrentRubric, _: Auth) -> dict[str, Any]:
     """Score a real call's transcript (JSON or plain text with speaker prefixes); nothing is stored."""
     raw = await request.body()
     try:
-        return score_upload(raw, ctx.rubric).scorecard
+        return score_upload(raw, rubric).scorecard
     except UploadTooLarge as exc:
         raise HTTPException(413, str(exc)) from None
     except TranscriptError as exc:
@@ -43,7 +43,7 @@ def upload_page(request: Request, ctx: Ctx, who: MaybePrincipal) -> Response:
 
 
 @router.post("/upload", response_class=HTMLResponse, include_in_schema=False)
-async def upload_submit(request: Request, ctx: Ctx, who: MaybePrincipal,
+async def upload_submit(request: Request, ctx: Ctx, who: MaybePrincipal, rubric: CurrentRubric,
                         text: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
                         file: Annotated[UploadFile | None, File()] = None) -> Response:
     if who is None:
@@ -56,7 +56,7 @@ async def upload_submit(request: Request, ctx: Ctx, who: MaybePrincipal,
         return render(request, ctx, who, "upload.html", status=422, max_kb=MAX_INPUT_BYTES // 1000,
                       error_key="upload_empty")
     try:
-        scored = score_upload(raw, ctx.rubric)
+        scored = score_upload(raw, rubric)
     except UploadTooLarge as exc:
         return render(request, ctx, who, "upload.html", status=413, max_kb=MAX_INPUT_BYTES // 1000,
                       error=str(exc), text=text)
