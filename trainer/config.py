@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from trainer.services.signin import Throttle
 
 EngineChoice = Literal["scripted", "llm", "auto"]
 
@@ -57,6 +60,8 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     max_turn_chars: int = 2000
     shutdown_grace_s: int = 20  # on SIGTERM, in-flight turns get this long to finish
+    sign_in_max_failures: int = 5  # failed passwords in a row before an account is locked for a while
+    sign_in_lockout_s: int = 15 * 60
     turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
 
     @field_validator("database_url")
@@ -93,6 +98,11 @@ class Settings(BaseSettings):
     @property
     def static_dir(self) -> Path:
         return self.content_dir / "web" / "static"
+
+    def sign_in_throttle(self) -> Throttle:
+        from trainer.services.signin import Throttle
+
+        return Throttle(max_failures=self.sign_in_max_failures, lockout_s=self.sign_in_lockout_s)
 
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")

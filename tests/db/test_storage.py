@@ -18,12 +18,12 @@ from trainer.services import calls as call_service
 from trainer.services.personas import latest_versions, sync_persona_files
 
 TABLES = {"users", "api_tokens", "web_sessions", "setup_links", "persona_versions", "calls", "turns", "scorecards",
-          "label_corrections", "turn_comments", "audit_log", "rubric_versions", "invites"}
+          "label_corrections", "turn_comments", "audit_log", "rubric_versions", "invites", "sign_in_attempts"}
 
 
 def test_migrations_up_and_down(db_url: str) -> None:
     upgrade(db_url)
-    assert current_heads(db_url) == {"0003"}
+    assert current_heads(db_url) == {"0004"}
     from trainer.db.session import make_engine
 
     eng = make_engine(db_url)
@@ -34,7 +34,7 @@ def test_migrations_up_and_down(db_url: str) -> None:
     assert not TABLES & set(inspect(eng).get_table_names())
     eng.dispose()
     upgrade(db_url)
-    assert current_heads(db_url) == {"0003"}
+    assert current_heads(db_url) == {"0004"}
 
 
 def test_models_match_the_migrations(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from trainer.services import accounts
+from trainer.services import accounts, signin
 from trainer.services import calls as call_service
 from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
@@ -78,7 +78,18 @@ def login_page(request: Request, ctx: Ctx, who: MaybePrincipal) -> Response:
 def login_submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormStr, password: FormStr,
                  csrf_token: FormStr = "") -> Response:
     check_form(request, who, csrf_token, ctx.secret_key)
+    address = request.client.host if request.client else ""
+    name = name.strip()
+    try:
+        signin.check(db, name, address, ctx.settings.sign_in_throttle())
+    except signin.SignInBlocked as exc:
+        response = render(request, ctx, who, "login.html", status=429, name=name,
+                          error="login_locked" if exc.reason == "locked" else "login_slow_down",
+                          minutes=max(1, exc.retry_after_s // 60))
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
     user = accounts.authenticate(db, name, password)
+    signin.record(db, name, address, ok=user is not None)
     if user is None:
         return render(request, ctx, who, "login.html", status=401, error="bad_login", name=name)
     return _signed_in(ctx, db, user)
