@@ -27,6 +27,7 @@ from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
+from trainer.web.guards import PageRefused, refused_page
 from trainer.web.i18n import install_i18n, load_messages
 from trainer.web.manage import router as manage_router
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": _explain(exc)})
 
+    app.add_exception_handler(PageRefused, refused_page)
     app.include_router(api.router)
     app.include_router(streaming.router)
     app.include_router(account.router)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from trainer.scoring.transcript import MAX_INPUT_BYTES, TranscriptError
 from trainer.services.uploads import UploadTooLarge, score_upload
 from trainer.web.csrf import check_form
-from trainer.web.deps import Auth, Ctx, CurrentRubric, MaybePrincipal
+from trainer.web.deps import AuthWrite, Ctx, CurrentRubric, MaybePrincipal
 from trainer.web.pages import render
 
 router = APIRouter()
@@ -24,7 +24,7 @@ router = APIRouter()
                  "text/plain": {"schema": {"type": "string", "description":
                                 "lines with speaker prefixes: Seller:/Buyer:, Менеджер:/Клиент:"}}},
                  "required": True}})
-async def score_transcript(request: Request, rubric: CurrentRubric, _: Auth) -> dict[str, Any]:
+async def score_transcript(request: Request, rubric: CurrentRubric, _: AuthWrite) -> dict[str, Any]:
     """Score a real call's transcript (JSON or plain text with speaker prefixes); nothing is stored."""
     raw = await request.body()
     try:

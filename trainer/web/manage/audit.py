@@ -7,13 +7,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from trainer.services import audit
 from trainer.web.deps import DB, Ctx, MaybePrincipal
+from trainer.web.guards import AdminOnly
 from trainer.web.manage.common import is_admin, page, refuse
 
 router = APIRouter(prefix="/manage", include_in_schema=False)
 PAGE_SIZE = 100
 
 
-@router.get("/audit", response_class=HTMLResponse)
+@router.get("/audit", response_class=HTMLResponse, dependencies=[AdminOnly])
 def audit_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, action: str = "",
                offset: int = 0) -> Response:
     if who is None or not is_admin(who):

@@ -10,6 +10,7 @@ from trainer.services import accounts, users_admin
 from trainer.services.users_admin import UsersError
 from trainer.web.csrf import check_form
 from trainer.web.deps import DB, SESSION_COOKIE, Ctx, MaybePrincipal, Principal
+from trainer.web.guards import AdminOnly, FormCsrf, StaffOnly
 from trainer.web.manage.common import FormStr, back, is_admin, is_staff, page, refuse
 from trainer.web.pages import render
 
@@ -24,14 +25,14 @@ def _users_page(request: Request, ctx: Ctx, db: DB, who: Principal, *, status: i
                 error_detail=error_detail, invite_url=invite_url, done=done, form=form or {})
 
 
-@router.get("/manage/users", response_class=HTMLResponse)
+@router.get("/manage/users", response_class=HTMLResponse, dependencies=[StaffOnly])
 def users_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, done: str = "") -> Response:
     if who is None or not is_staff(who):
         return refuse(request, ctx, who)
     return _users_page(request, ctx, db, who, done=done)
 
 
-@router.post("/manage/users")
+@router.post("/manage/users", dependencies=[AdminOnly, FormCsrf])
 def add_user(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormStr, role: FormStr,
              password: FormStr, csrf_token: FormStr = "") -> Response:
     if who is None or not is_admin(who):
@@ -45,7 +46,7 @@ def add_user(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: Form
     return back("/manage/users", "m_user_added")
 
 
-@router.post("/manage/users/invite")
+@router.post("/manage/users/invite", dependencies=[AdminOnly, FormCsrf])
 def invite(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormStr, role: FormStr,
            csrf_token: FormStr = "") -> Response:
     if who is None or not is_admin(who):
@@ -60,7 +61,7 @@ def invite(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormSt
     return _users_page(request, ctx, db, who, invite_url=url, done="m_invite_made")
 
 
-@router.post("/manage/users/{user_id}/password")
+@router.post("/manage/users/{user_id}/password", dependencies=[AdminOnly, FormCsrf])
 def reset_password(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, password: FormStr,
                    csrf_token: FormStr = "") -> Response:
     if who is None or not is_admin(who):
@@ -73,7 +74,7 @@ def reset_password(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
     return back("/manage/users", "m_password_reset")
 
 
-@router.post("/manage/users/{user_id}/active")
+@router.post("/manage/users/{user_id}/active", dependencies=[AdminOnly, FormCsrf])
 def set_active(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, active: FormStr,
                csrf_token: FormStr = "") -> Response:
     if who is None or not is_admin(who):
