@@ -29,7 +29,7 @@ def render(request: Request, ctx: Ctx, principal: Principal | None, template: st
     context = {"lang": lang, "user": principal.user if principal else None,
                "csrf_token": form_token(request, principal, ctx.secret_key), "path": request.url.path, **page}
     response = ctx.templates.TemplateResponse(request, template, context, status_code=status)
-    remember_anon_token(request, response, ctx.settings.secure_cookies)
+    remember_anon_token(request, response, secure_cookies(request, ctx))
     return response
 
 
@@ -56,14 +56,20 @@ def setup_submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, token:
         return render(request, ctx, who, "setup.html", status=422, token=token, valid=True, error=str(exc),
                       name=name)
     ctx.has_users = True
-    return _signed_in(ctx, db, user)
+    return signed_in(request, ctx, db, user)
 
 
-def _signed_in(ctx: Ctx, db: DB, user: Any) -> RedirectResponse:
+def secure_cookies(request: Request, ctx: Ctx) -> bool:
+    """Cookies are Secure when configured so or when the request came over HTTPS (also via a proxy)."""
+    return ctx.settings.secure_cookies or request.url.scheme == "https"
+
+
+def signed_in(request: Request, ctx: Ctx, db: DB, user: Any) -> RedirectResponse:
+    """Start a browser session for `user` and go home."""
     new = accounts.create_session(db, user, ctx.settings.session_max_age_s)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(SESSION_COOKIE, new.cookie_value, max_age=ctx.settings.session_max_age_s, httponly=True,
-                        samesite="lax", secure=ctx.settings.secure_cookies, path="/")
+                        samesite="lax", secure=secure_cookies(request, ctx), path="/")
     return response
 
 
@@ -92,7 +98,7 @@ def login_submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: 
     signin.record(db, name, address, ok=user is not None)
     if user is None:
         return render(request, ctx, who, "login.html", status=401, error="bad_login", name=name)
-    return _signed_in(ctx, db, user)
+    return signed_in(request, ctx, db, user)
 
 
 @router.post("/logout")

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from trainer.db.models import ROLES
-from trainer.services import accounts, users_admin
+from trainer.services import users_admin
 from trainer.services.users_admin import UsersError
 from trainer.web.csrf import check_form
-from trainer.web.deps import DB, SESSION_COOKIE, Ctx, MaybePrincipal, Principal
+from trainer.web.deps import DB, Ctx, MaybePrincipal, Principal
 from trainer.web.guards import AdminOnly, FormCsrf, StaffOnly
 from trainer.web.manage.common import FormStr, back, is_admin, is_staff, page, refuse
-from trainer.web.pages import render
+from trainer.web.pages import render, signed_in
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,8 +104,4 @@ def invite_submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, token
     except UsersError as exc:
         return render(request, ctx, who, "manage/invite.html", status=exc.status, token=token,
                       invite=users_admin.open_invite(db, token), error_key=exc.key, error_detail=exc.detail)
-    new = accounts.create_session(db, user, ctx.settings.session_max_age_s)
-    response = RedirectResponse("/", status_code=303)
-    response.set_cookie(SESSION_COOKIE, new.cookie_value, max_age=ctx.settings.session_max_age_s, httponly=True,
-                        samesite="lax", secure=ctx.settings.secure_cookies, path="/")
-    return response
+    return signed_in(request, ctx, db, user)
