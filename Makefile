@@ -5,7 +5,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 BIN     = $(VENV)/bin
 
-.PHONY: install run test lint typecheck unit clean screenshots
+.PHONY: install run test test-postgres lint typecheck unit clean screenshots
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,10 @@ unit: install
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+# The database-facing suites again, every test on its own throwaway PostgreSQL database (127.0.0.1:5432).
+test-postgres: install
+	SPIN_TRAINER_TEST_DB=postgresql $(BIN)/pytest -q tests/api tests/db tests/e2e tests/browser
 
 screenshots: install
 	$(BIN)/python docs/screenshots.py

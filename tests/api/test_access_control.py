@@ -166,3 +166,22 @@ def test_every_form_post_needs_the_csrf_token(live: Live, world: dict[str, Any])
             elif policy_of(method, route.path) != PUBLIC and res.status_code != 403:
                 problems.append(f"{method} {url} with a wrong csrf_token -> {res.status_code}")
     assert not problems, "\n".join(problems)
+
+
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+=\"|\sstyle=\"", re.I)
+
+
+def test_pages_carry_no_inline_script_or_style(live: Live, world: dict[str, Any]) -> None:
+    """The CSP forbids inline script and style; a page that used them would break, so none may."""
+    problems = []
+    for route in flat_routes(live.client.app.routes):
+        if "GET" not in route.methods or route.path.startswith("/api/") or route.path == "/healthz":
+            continue
+        url = concrete(route.path, world["call_id"])
+        for caller in (world["callers"]["tina"], world["callers"]["admin"]):
+            res = caller.send("GET", url)
+            if res.headers.get("content-type", "").startswith("text/html"):
+                found = INLINE.search(res.text)
+                if found:
+                    problems.append(f"{url}: {found.group(0)}")
+    assert not problems, "\n".join(problems)
