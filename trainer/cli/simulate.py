@@ -11,6 +11,7 @@ from functools import cache
 from pathlib import Path
 
 from trainer.cli.common import SubParsers, fail
+from trainer.engines.base import Engine
 from trainer.personas.bots import make_bots
 from trainer.personas.model import Persona
 from trainer.personas.simulation import SimResult, play
@@ -41,8 +42,16 @@ def run(args: argparse.Namespace) -> int:
     from trainer.personas.loader import PersonaError, load_personas
     from trainer.spin.classifier import classify
 
-    if args.engine != "scripted":
-        return fail("simulate runs only with --engine scripted for now; the LLM engine is not wired in yet")
+    engine: Engine = ScriptedEngine()
+    if args.engine == "llm":
+        from trainer.config import load_settings
+        from trainer.engines.llm import LLMEngine
+
+        settings = load_settings()
+        if not (settings.openai_base_url or settings.openai_api_key):
+            return fail("--engine llm needs an LLM server: set OPENAI_BASE_URL (and OPENAI_API_KEY if it wants one) "
+                        "and SPIN_TRAINER_LLM_MODEL")
+        engine = LLMEngine.from_settings(settings)
     directory = args.dir or default_dir()
     try:
         personas = load_personas(directory)
@@ -61,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     def classify_fn(text: str, context: Sequence[ContextTurn], lang: Lang) -> Classification:
         return cached(text, tuple(context), lang)
 
-    results = simulate(chosen, personas, args.lang, classify_fn, ScriptedEngine(), args.seed)
+    results = simulate(chosen, personas, args.lang, classify_fn, engine, args.seed)
     print_table(results, verbose=args.verbose)
     failed = [r for r in results if not r.passed]
     print(f"\n{len(results) - len(failed)}/{len(results)} calls follow the rules")
