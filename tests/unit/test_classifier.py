@@ -131,9 +131,9 @@ def test_fast_enough() -> None:
     assert per_item_ms < 5.0
 
 
-# Floors: the held-out macro-F1 of the hybrid measured when this round closed (en 0.856, ru 0.830 on the
-# 376-per-language split) minus a margin. The rules alone score en 0.761, ru 0.695 there.
-HELDOUT_FLOOR = {"en": 0.83, "ru": 0.80}
+# Floors: the held-out macro-F1 of the hybrid measured when round 3 closed (en 0.896, ru 0.859 on the
+# 376-per-language split) minus a margin. The rules alone score en 0.761, ru 0.713 there.
+HELDOUT_FLOOR = {"en": 0.87, "ru": 0.83}
 
 
 def test_hybrid_beats_rules_on_heldout() -> None:

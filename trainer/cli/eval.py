@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,9 @@ def register(sub: SubParsers) -> None:
     parser.add_argument("--approach", choices=APPROACHES, default=APPROACH,
                         help=f"which classifier to measure (default {APPROACH}, the one `classify` uses)")
     parser.add_argument("--errors", action="store_true", help="also list the misclassified utterances")
+    parser.add_argument("--cv", type=int, default=0, metavar="K",
+                        help="K-fold cross-validation of the hybrid on the train split (for error analysis; "
+                             "trains K models, a few minutes)")
     parser.set_defaults(handler=run)
 
 
@@ -58,15 +62,34 @@ def _print_report(report: LangReport, show_errors: bool) -> None:
     print()
 
 
+def _cv_predictor(items: list[CorpusItem], k: int) -> Callable[[CorpusItem], Label]:
+    from trainer.spin.crossval import cross_validate  # trains models: numpy only when asked
+
+    predicted = cross_validate(items, k, progress=lambda msg: print(msg, file=sys.stderr, flush=True))
+    by_id = {id(item): predicted[i] for i, item in enumerate(items)}
+    return lambda item: by_id[id(item)]
+
+
 def run(args: argparse.Namespace) -> int:
     directory: Path = args.corpus or default_corpus_dir()
+    if args.cv:
+        if args.cv < 2:
+            return fail("--cv needs K >= 2")
+        args.split, args.approach = "train", f"hybrid, {args.cv}-fold cross-validation"
     try:
         items = load_corpus(directory, args.split)
     except FileNotFoundError:
         return fail(f"no {args.split}.jsonl in {directory}; pass --corpus DIR")
     except ValueError as exc:
         return fail(str(exc))
-    reports = evaluate(items, _predictor(args.approach))
+    predict = _cv_predictor(items, args.cv) if args.cv else _predictor(args.approach)
+    reports = evaluate(items, predict)
+    if args.cv:
+        from trainer.spin.crossval import is_hand_written
+
+        hand = [item for item in items if is_hand_written(item)]
+        hand_summary = ", ".join(f"{r.lang} {r.macro_f1_groups:.3f}" for r in evaluate(hand, predict))
+        print(f"cross-validated macro-F1 on hand-written train lines only: {hand_summary}", file=sys.stderr)
     if args.json:
         print(json.dumps({"corpus": str(directory), "split": args.split, "approach": args.approach,
                           "languages": [report_dict(r) for r in reports]}, ensure_ascii=False, indent=1))

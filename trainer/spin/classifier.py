@@ -40,6 +40,7 @@ import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from trainer.spin import cues_en, cues_ru
 from trainer.spin.cues import LEADING, WEAK_IMPLICATION, Lexicon
@@ -47,6 +48,9 @@ from trainer.spin.labels import SPIN_LABELS, Label, Lang
 from trainer.spin.lang import detect_lang
 from trainer.spin.segment import split_segments
 from trainer.spin.types import Classification, ContextTurn, Segment
+
+if TYPE_CHECKING:
+    from trainer.spin.model import LinearModel
 
 #: At most this many segments of one turn are labelled; a spoken turn never has more.
 MAX_SEGMENTS = 100
@@ -226,15 +230,25 @@ class SegmentInput:
     norm: str
     problem: bool
     objection: bool
+    client: str = ""  # the client's last turn, normalised ("" when there is none)
+
+
+def last_client_turn(context: Sequence[ContextTurn]) -> str:
+    """The normalised text of the client's most recent turn, or ""."""
+    for turn in reversed(context):
+        if turn.role == "client":
+            return normalize(turn.text[:2000])
+    return ""
 
 
 def rule_pass(text: str, context: Sequence[ContextTurn], lang: Lang) -> list[SegmentInput]:
     """Split and label every segment with the lexical rules; context flows from earlier segments."""
     problem, objection = read_context(context)
+    client = last_client_turn(context)
     out: list[SegmentInput] = []
     for piece in split_segments(text)[:MAX_SEGMENTS]:
         item = _score_segment(piece, lang, _Context(problem, objection))
-        out.append(SegmentInput(item, normalize(piece), problem, objection))
+        out.append(SegmentInput(item, normalize(piece), problem, objection, client))
         if item.segment.label in (Label.PROBLEM, Label.IMPLICATION):
             problem = True
     return out
@@ -245,8 +259,12 @@ def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None =
     return classify_with(text, context, lang, APPROACH)
 
 
-def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, approach: str) -> Classification:
-    """`classify` with an explicit approach: "rules" (lexical cues only) or "hybrid" (learned model + rules)."""
+def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, approach: str,
+                  model: LinearModel | None = None) -> Classification:
+    """`classify` with an explicit approach: "rules" (lexical cues only) or "hybrid" (learned model + rules).
+
+    `model` replaces the shipped weights (cross-validation trains one per fold).
+    """
     lang = lang or detect_lang(text[:2000])
     lex = _lexicon(lang)
     inputs = rule_pass(text, context, lang)
@@ -256,7 +274,7 @@ def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, 
     if approach == "hybrid":
         from trainer.spin.hybrid import relabel  # numpy is only imported when the model is used
 
-        scored = [relabel(item, lang) for item in inputs]
+        scored = [relabel(item, lang, model) for item in inputs]
     index, to_pitch = _pick_primary(scored)
     main = scored[index].segment
     label, confidence, reason = main.label, main.confidence, main.reason

@@ -226,7 +226,10 @@ _PROBLEM_TALK = (
     r"\bunhappy\b|\bfrustrat|\bcomplain|\bbreak(?:s)? down\b|\bbroke\b|\bbreakdowns?\b|\bfail|\bdowntime\b|"
     r"\bdelay|\blate\b|\bdamaged?\b|\blost\b|\berrors?\b|\bmistakes?\b|\bslow\b|\bexpensive\b|\bwe lose\b|"
     r"\bleav(?:e|ing)\b|\bquit\b|\bcrash|\bout of stock\b|\bturnover\b|\btakes forever\b|\bpain\b|\bannoying\b|"
-    r"\bwaste\b|\bcould be better\b|\bnot always\b|\bsometimes\b|\boften\b"
+    r"\bwaste\b|\bcould be better\b|\bnot always\b|\bsometimes\b|\boften\b|\blet (?:us|me) down\b|\bmess\b|"
+    r"\bcan(?:'t|not) (?:cope|keep up|reach|tell|log in|find)\b|\bkeeps? (?:breaking|stopping|failing|crashing)\b|"
+    r"\bjammed\b|\bfreez|\bheavy going\b|\bimpossible\b|\bgo(?:es)? (?:missing|wrong)\b|\bwrong\b|\bshort\b|"
+    r"\bdon't stay\b|\bslipped\b"
 )
 _OBJECTION_TALK = (
     r"\bnot interested\b|\bno time\b|\bbusy\b|\balready (?:have|work with|use)\b|\bsend (?:it|me|us|something) "

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from trainer.spin import cues_en, cues_ru
 from trainer.spin.classifier import Scored, SegmentInput
-from trainer.spin.features import rule_features, text_features
+from trainer.spin.features import client_features, rule_features, text_features
 from trainer.spin.labels import Label, Lang
-from trainer.spin.model import load
+from trainer.spin.model import LinearModel, load
 from trainer.spin.types import Segment
 
 #: Rule confidence from which a dialogue-act cue overrides the model (set a priori, not tuned on held-out).
@@ -27,15 +27,16 @@ _ACTS = frozenset({Label.ROUTING, Label.PERMISSION, Label.MEETING_REQUEST, Label
 def segment_features(item: SegmentInput) -> list[str]:
     """Everything the model sees about one segment."""
     seg = item.scored
-    return text_features(item.norm) + rule_features(seg.segment.label, seg.question, item.problem, item.objection)
+    return (text_features(item.norm) + rule_features(seg.segment.label, seg.question, item.problem, item.objection)
+            + client_features(item.client))
 
 
-def relabel(item: SegmentInput, lang: Lang) -> Scored:
-    """The segment's final label, confidence and reason under the hybrid approach."""
+def relabel(item: SegmentInput, lang: Lang, model: LinearModel | None = None) -> Scored:
+    """The segment's final label, confidence and reason under the hybrid approach (shipped weights by default)."""
     rule = item.scored
     if rule.segment.label in _ACTS and rule.segment.confidence >= STRONG_RULE:
         return rule
-    model = load()
+    model = model or load()
     probs, evidence = model.predict(segment_features(item))
     best = max(range(len(probs)), key=lambda i: probs[i])
     label = model.labels[best]
