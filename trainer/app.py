@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from trainer import __version__
 from trainer.config import Settings
 from trainer.db.session import make_engine, make_sessionmaker, unit_of_work
-from trainer.engines.factory import build_engine
+from trainer.engines.factory import build_classifier, build_engine
 from trainer.scoring.rubric import load_rubric
 from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
@@ -53,7 +53,8 @@ def build_context(settings: Settings) -> AppContext:
     install_i18n(templates, messages)
     ctx = AppContext(settings=settings, db_engine=db_engine, sessions=sessions, engine=build_engine(settings),
                      rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
-                     secret_key=settings.resolved_secret_key(), messages=messages)
+                     secret_key=settings.resolved_secret_key(), messages=messages,
+                     classifier=build_classifier(settings))
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)
         ctx.has_users = accounts.user_count(db) > 0

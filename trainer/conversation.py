@@ -19,6 +19,8 @@ from trainer.spin.labels import Lang
 from trainer.spin.types import Classification, ContextTurn
 
 Resolver = Callable[[str], Persona]
+# Offline by default; with an LLM configured the app passes one that confirms low-confidence labels.
+Classifier = Callable[[str, Sequence[ContextTurn], Lang | None], Classification]
 
 CONTEXT_TURNS = 8  # how many previous turns the classifier sees
 
@@ -66,8 +68,9 @@ def open_call(engine: Engine, persona: Persona, lang: Lang, seed: int,
     return state, speak(engine, persona, lang, decision, state, (), seed, 0, resolve)
 
 
-def classify_turn(text: str, history: Sequence[ContextTurn], lang: Lang) -> Classification:
-    return classify(text, tuple(history)[-CONTEXT_TURNS:], lang)
+def classify_turn(text: str, history: Sequence[ContextTurn], lang: Lang,
+                  classifier: Classifier = classify) -> Classification:
+    return classifier(text, tuple(history)[-CONTEXT_TURNS:], lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +83,8 @@ class Decided:
 
 
 def decide(persona: Persona, lang: Lang, state: DirectorState, history: Sequence[ContextTurn], text: str,
-           resolve: Resolver | None = None) -> Decided:
-    classification = classify_turn(text, history, lang)
+           resolve: Resolver | None = None, classifier: Classifier = classify) -> Decided:
+    classification = classify_turn(text, history, lang, classifier)
     if state.ended:
         return Decided(classification=classification, state=state, decision=None)
     new_state, decision = director.step(persona, state, text, classification, resolve)

@@ -90,3 +90,23 @@ def test_stream_cut_mid_reply_is_replaced_by_the_scripted_line(tmp_path: Path) -
     assert stored["engine"] == "scripted" and stored["notice"]
     assert done["client"]["text"] == stored["text"]
     assert [t["role"] for t in call["turns"]] == ["client", "trainee", "client"], "nothing lost"
+
+
+def test_with_an_llm_low_confidence_labels_are_confirmed_by_it(tmp_path: Path) -> None:
+    # The fake answers every request with this text, the client's lines included.
+    verdict = '{"label": "need_payoff", "confidence": 0.9, "reason": "the model says so"}'
+    with fake_openai(reply=verdict) as fake:
+        settings = make_settings(tmp_path, engine="llm", openai_base_url=fake.base_url, openai_api_key="k",
+                                 llm_model="tiny", llm_timeout_s=2.0)
+        upgrade(settings.effective_database_url)
+        h = {"Authorization": f"Bearer {seed_users(settings, {'tina': 'trainee'})['tina']}"}
+        with TestClient(create_app(settings)) as client:
+            call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=h).json()
+            sure = client.post(f"/api/calls/{call['id']}/turns", json={"text": "Do you have two minutes to talk?"},
+                               headers=h).json()
+            unsure = client.post(f"/api/calls/{call['id']}/turns", json={"text": "so what about the trucks then"},
+                                 headers=h).json()
+        schema_requests = [r for r in fake.requests if r.get("response_format", {}).get("type") == "json_schema"]
+    assert sure["trainee"]["label"] == "permission", "a confident offline label is kept without asking"
+    assert unsure["trainee"]["label"] == "need_payoff", "a low-confidence label goes to the model"
+    assert len(schema_requests) == 1

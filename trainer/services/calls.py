@@ -25,6 +25,7 @@ from trainer.personas.director import Decision, DirectorState
 from trainer.scoring.rubric import Rubric
 from trainer.scoring.scorer import SCORER_VERSION, ScoringTurn, score_call
 from trainer.services.personas import current_persona, persona_of, resolver
+from trainer.spin.classifier import classify
 from trainer.spin.labels import LANGS, Label, Lang
 from trainer.spin.types import ContextTurn
 
@@ -174,7 +175,8 @@ def repair_interrupted(db: Session, call: Call) -> Turn | None:
     return turn
 
 
-def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None) -> Pending:
+def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
+               classifier: conversation.Classifier = classify) -> Pending:
     """Label the line, let the director decide, and store the trainee turn and the new state.
 
     Nothing here waits on a model, so the trainee's words are safe before any engine is asked.
@@ -188,7 +190,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     persona = persona_of(call.persona_version)
     lang = check_lang(call.lang)
     history = history_of(call)
-    decided = conversation.decide(persona, lang, DirectorState.from_dict(call.state), history, text, resolver(db))
+    decided = conversation.decide(persona, lang, DirectorState.from_dict(call.state), history, text, resolver(db),
+                                  classifier)
     c = decided.classification
     index = len(call.turns)
     trainee = Turn(call_id=call.id, index=index, role="trainee", text=text, label=c.label.value,
@@ -210,15 +213,15 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
 
 
-def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int,
-                      request_key: str | None = None) -> Pending | TurnPair:
+def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
+                      classifier: conversation.Classifier = classify) -> Pending | TurnPair:
     """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin)."""
     again = replayed(db, call, request_key)
     if again is not None:
         return again
     try:
         with db.begin_nested():
-            return begin_turn(db, call, text, max_chars, request_key)
+            return begin_turn(db, call, text, max_chars, request_key, classifier)
     except IntegrityError:
         db.expire_all()
         again = replayed(db, call, request_key)
@@ -240,9 +243,9 @@ def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | Non
 
 
 def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric,
-              request_key: str | None = None) -> TurnPair:
+              request_key: str | None = None, classifier: conversation.Classifier = classify) -> TurnPair:
     """One whole turn in one transaction: the trainee's line and the client's answer."""
-    pending = begin_turn_safely(db, call, text, max_chars, request_key)
+    pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier)
     if isinstance(pending, TurnPair):
         return pending
     spoken = None

@@ -95,7 +95,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite, rubr
         if call_service.replayed(db, call, idempotency_key) is None:
             call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, rubric,
-                                      idempotency_key)
+                                      idempotency_key, ctx.classifier)
     except CallError as exc:
         raise _raise(exc) from None
     return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),

@@ -9,6 +9,7 @@ from sqlalchemy import Engine as DbEngine
 from sqlalchemy.orm import Session, sessionmaker
 
 from trainer.config import Settings
+from trainer.conversation import Classifier
 from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.web.i18n import Messages
@@ -24,6 +25,7 @@ class AppContext:
     templates: Jinja2Templates
     secret_key: str
     messages: Messages
+    classifier: Classifier
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)

@@ -185,7 +185,8 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "only the trainee who holds this call can speak in it")
-        call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric)
+        call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric,
+                               classifier=ctx.classifier)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
     return RedirectResponse(f"/calls/{call_id}#end", status_code=303)

@@ -130,7 +130,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
         if call_service.replayed(db, call, idempotency_key) is None:
             call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
-                                                 idempotency_key)
+                                                 idempotency_key, ctx.classifier)
         if isinstance(pending, call_service.TurnPair):
             replay = [sse("trainee", trainee_json(pending.trainee)),
                       sse("done", {"client": client_json(pending.client), "ended": call.ended,
