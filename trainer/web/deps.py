@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from trainer.db.models import User
+from trainer.db.session import unit_of_work
 from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
 from trainer.services.rubric_admin import current_rubric
@@ -30,15 +31,8 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 def get_db(ctx: Ctx) -> Iterator[Session]:
     """One session per request: commit once when the handler returns, roll back on any error."""
-    session = ctx.sessions()
-    try:
+    with unit_of_work(ctx.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DB = Annotated[Session, Depends(get_db, scope="function")]

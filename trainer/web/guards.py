@@ -3,6 +3,8 @@ nothing about the form (no 422 for a missing field) and gets the sign-in page or
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -24,14 +26,16 @@ def _refuse(db: DB, who: Principal | None) -> PageRefused:
     return PageRefused(who)
 
 
-def staff_only(db: DB, who: MaybePrincipal) -> None:
+def staff_only(db: DB, who: MaybePrincipal) -> Principal:
     if who is None or who.user.role not in STAFF_ROLES:
         raise _refuse(db, who)
+    return who
 
 
-def admin_only(db: DB, who: MaybePrincipal) -> None:
+def admin_only(db: DB, who: MaybePrincipal) -> Principal:
     if who is None or who.user.role != "admin":
         raise _refuse(db, who)
+    return who
 
 
 async def form_csrf(request: Request, ctx: Ctx, who: MaybePrincipal) -> None:
@@ -42,6 +46,8 @@ async def form_csrf(request: Request, ctx: Ctx, who: MaybePrincipal) -> None:
         check_form(request, who, token if isinstance(token, str) else "", ctx.secret_key)
 
 
+Staff = Annotated[Principal, Depends(staff_only)]  # a signed-in trainer or admin, else refused
+Admin = Annotated[Principal, Depends(admin_only)]
 StaffOnly = Depends(staff_only)
 AdminOnly = Depends(admin_only)
 FormCsrf = Depends(form_csrf)

@@ -16,10 +16,6 @@ FormStr = Annotated[str, Form()]
 STAFF = ("trainer", "admin")
 
 
-def is_staff(who: Principal | None) -> bool:
-    return who is not None and who.user.role in STAFF
-
-
 def is_admin(who: Principal | None) -> bool:
     return who is not None and who.user.role == "admin"
 

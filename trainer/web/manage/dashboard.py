@@ -7,19 +7,18 @@ from fastapi.responses import HTMLResponse, Response
 
 from trainer.db.base import utcnow
 from trainer.services import dashboard
-from trainer.web.deps import DB, Ctx, MaybePrincipal
+from trainer.web.deps import DB, Ctx
+from trainer.web.guards import Staff
 from trainer.web.i18n import pick_lang, translate
 from trainer.web.manage import charts
-from trainer.web.manage.common import is_staff, page, refuse
+from trainer.web.manage.common import page
 
 router = APIRouter(prefix="/manage", include_in_schema=False)
 RANGES = (7, 14, 30, 90)
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-def dashboard_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, days: int = 14) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def dashboard_page(request: Request, ctx: Ctx, db: DB, who: Staff, days: int = 14) -> Response:
     days = days if days in RANGES else 14
     data = dashboard.build(db, utcnow().date(), days)
     lang = pick_lang(request)

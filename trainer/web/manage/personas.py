@@ -11,10 +11,10 @@ from trainer.services import persona_admin
 from trainer.services.calls import CallError
 from trainer.services.persona_admin import PersonaAdminError
 from trainer.services.personas import latest_version, persona_of
-from trainer.web.csrf import check_form
-from trainer.web.deps import DB, Ctx, MaybePrincipal, Principal
+from trainer.web.deps import DB, Ctx, Principal
+from trainer.web.guards import Staff
 from trainer.web.i18n import pick_lang
-from trainer.web.manage.common import FormStr, Located, back, is_staff, listing, not_found, page, refuse
+from trainer.web.manage.common import FormStr, Located, back, listing, not_found, page
 
 router = APIRouter(prefix="/manage/personas", include_in_schema=False)
 
@@ -33,9 +33,7 @@ first_lines:
 
 
 @router.get("", response_class=HTMLResponse)
-def library(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, done: str = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def library(request: Request, ctx: Ctx, db: DB, who: Staff, done: str = "") -> Response:
     rows = persona_admin.library(db, pick_lang(request))
     return page(request, ctx, who, "personas.html", rows=rows, done=done)
 
@@ -55,18 +53,12 @@ def _located(exc: PersonaError) -> list[Located]:
 
 
 @router.get("/new", response_class=HTMLResponse)
-def new_form(request: Request, ctx: Ctx, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def new_form(request: Request, ctx: Ctx, who: Staff) -> Response:
     return _editor(request, ctx, who, persona_id="", text=SKELETON, create=True)
 
 
 @router.post("/new")
-def create(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, persona_id: FormStr, yaml_text: FormStr,
-           csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def create(request: Request, ctx: Ctx, db: DB, who: Staff, persona_id: FormStr, yaml_text: FormStr) -> Response:
     try:
         row = persona_admin.save(db, who.user, persona_id, yaml_text, create=True)
     except PersonaError as exc:
@@ -79,10 +71,8 @@ def create(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, persona_id: 
 
 
 @router.get("/{persona_id}", response_class=HTMLResponse)
-def edit_form(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal,
+def edit_form(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff,
               done: str = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
     row = latest_version(db, persona_id)
     if row is None:
         return not_found(request, ctx, who)
@@ -91,11 +81,7 @@ def edit_form(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePri
 
 
 @router.post("/{persona_id}")
-def save_edit(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, yaml_text: FormStr,
-              csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def save_edit(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff, yaml_text: FormStr) -> Response:
     row = latest_version(db, persona_id)
     if row is None:
         return not_found(request, ctx, who)
@@ -111,11 +97,7 @@ def save_edit(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePri
 
 
 @router.post("/{persona_id}/enabled")
-def toggle(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, enabled: FormStr,
-           csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def toggle(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff, enabled: FormStr) -> Response:
     try:
         persona_admin.set_enabled(db, who.user, persona_id, enabled == "1")
     except PersonaAdminError:
@@ -124,11 +106,7 @@ def toggle(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrinci
 
 
 @router.post("/{persona_id}/clone")
-def clone(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, new_id: FormStr,
-          csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def clone(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff, new_id: FormStr) -> Response:
     row = latest_version(db, persona_id)
     if row is None:
         return not_found(request, ctx, who)
@@ -144,12 +122,8 @@ def clone(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincip
 
 
 @router.post("/{persona_id}/preview")
-def preview_call(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, lang: FormStr,
-                 csrf_token: FormStr = "") -> Response:
+def preview_call(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff, lang: FormStr) -> Response:
     """A practice call with the newest version, held by the trainer."""
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
     row = latest_version(db, persona_id)
     if row is None:
         return not_found(request, ctx, who)
@@ -164,10 +138,8 @@ def preview_call(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Maybe
 
 
 @router.get("/{persona_id}/history", response_class=HTMLResponse)
-def history(persona_id: str, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, a: int = 0,
+def history(persona_id: str, request: Request, ctx: Ctx, db: DB, who: Staff, a: int = 0,
             b: int = 0) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
     versions = persona_admin.history(db, persona_id)
     if not versions:
         return not_found(request, ctx, who)

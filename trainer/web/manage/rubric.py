@@ -9,9 +9,9 @@ from sqlalchemy import select
 from trainer.db.models import User
 from trainer.scoring.rubric import Rubric, RubricError
 from trainer.services import rubric_admin
-from trainer.web.csrf import check_form
-from trainer.web.deps import DB, Ctx, MaybePrincipal, Principal
-from trainer.web.manage.common import FormStr, Located, back, is_staff, listing, page, refuse
+from trainer.web.deps import DB, Ctx, Principal
+from trainer.web.guards import Staff
+from trainer.web.manage.common import FormStr, Located, back, listing, page
 
 router = APIRouter(prefix="/manage/rubric", include_in_schema=False)
 
@@ -34,19 +34,13 @@ def _show(request: Request, ctx: Ctx, db: DB, who: Principal, *, text: str | Non
 
 
 @router.get("", response_class=HTMLResponse)
-def editor(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, done: str = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def editor(request: Request, ctx: Ctx, db: DB, who: Staff, done: str = "") -> Response:
     return _show(request, ctx, db, who, done=done)
 
 
 @router.post("")
-def submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, yaml_text: FormStr, action: FormStr = "preview",
-           csrf_token: FormStr = "") -> Response:
+def submit(request: Request, ctx: Ctx, db: DB, who: Staff, yaml_text: FormStr, action: FormStr = "preview") -> Response:
     """`action=preview` scores recent calls with the text without storing it; `action=save` stores it."""
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
     try:
         if action == "save":
             rubric_admin.save(db, who.user, yaml_text, ctx.rubric)
@@ -59,10 +53,7 @@ def submit(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, yaml_text: F
 
 
 @router.post("/rescore")
-def rescore(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, csrf_token: FormStr = "") -> Response:
+def rescore(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     """Add scorecards under the current rubric to recent ended calls (old scorecards stay)."""
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
     rubric_admin.rescore(db, who.user, rubric_admin.current_rubric(db, ctx.rubric))
     return back("/manage/rubric", "m_rescored")

@@ -13,9 +13,9 @@ from trainer.services import calls as call_service
 from trainer.services import review
 from trainer.services.review import ReviewError
 from trainer.spin.labels import Label
-from trainer.web.csrf import check_form
-from trainer.web.deps import DB, Ctx, MaybePrincipal
-from trainer.web.manage.common import FormStr, back, is_staff, not_found, page, refuse
+from trainer.web.deps import DB, Ctx
+from trainer.web.guards import Staff
+from trainer.web.manage.common import FormStr, back, not_found, page
 from trainer.web.serialize import call_json
 
 router = APIRouter(prefix="/manage", include_in_schema=False)
@@ -28,9 +28,7 @@ def _filter(request: Request) -> tuple[review.CallFilter, list[str]]:
 
 
 @router.get("/calls", response_class=HTMLResponse)
-def calls_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def calls_page(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     flt, bad = _filter(request)
     rows = review.find_calls(db, flt)
     query = "&".join(f"{k}={v}" for k, v in flt.query().items())
@@ -43,18 +41,14 @@ def _attachment(name: str) -> dict[str, str]:
 
 
 @router.get("/calls.csv")
-def calls_csv(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def calls_csv(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     flt, _ = _filter(request)
     body = "\ufeff" + review.to_csv(review.find_calls(db, flt))  # the BOM makes spreadsheets read UTF-8
     return Response(body, media_type="text/csv; charset=utf-8", headers=_attachment("calls.csv"))
 
 
 @router.get("/calls.json")
-def calls_export_json(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def calls_export_json(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     flt, _ = _filter(request)
     rows = [r.to_dict() for r in review.find_calls(db, flt)]
     return JSONResponse({"filter": flt.query(), "count": len(rows), "calls": rows}, headers=_attachment("calls.json"))
@@ -73,9 +67,7 @@ def _call_export(db: DB, call: Call) -> dict[str, Any]:
 
 
 @router.get("/calls/{call_id}.json")
-def call_export_json(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def call_export_json(call_id: int, request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     call = db.get(Call, call_id)
     if call is None:
         return JSONResponse({"detail": f"no call {call_id}"}, status_code=404)
@@ -84,10 +76,8 @@ def call_export_json(call_id: int, request: Request, ctx: Ctx, db: DB, who: Mayb
 
 
 @router.get("/calls/{call_id}", response_class=HTMLResponse)
-def call_view(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, done: str = "",
+def call_view(call_id: int, request: Request, ctx: Ctx, db: DB, who: Staff, done: str = "",
               error: str = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
     call = db.get(Call, call_id)
     if call is None:
         return not_found(request, ctx, who)
@@ -103,11 +93,7 @@ def _review_call(db: DB, call_id: int) -> Call | None:
 
 
 @router.post("/calls/{call_id}/turns/{index}/comment")
-def add_comment(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, text: FormStr,
-                csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def add_comment(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, who: Staff, text: FormStr) -> Response:
     call = _review_call(db, call_id)
     if call is None:
         return not_found(request, ctx, who)
@@ -119,11 +105,8 @@ def add_comment(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, wh
 
 
 @router.post("/calls/{call_id}/turns/{index}/label")
-def correct_label(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal,
-                  label: FormStr, note: FormStr = "", csrf_token: FormStr = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+def correct_label(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, who: Staff,
+                  label: FormStr, note: FormStr = "") -> Response:
     call = _review_call(db, call_id)
     if call is None:
         return not_found(request, ctx, who)
@@ -135,7 +118,5 @@ def correct_label(call_id: int, index: int, request: Request, ctx: Ctx, db: DB, 
 
 
 @router.get("/agreement", response_class=HTMLResponse)
-def agreement_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+def agreement_page(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     return page(request, ctx, who, "agreement.html", agreement=review.agreement(db))

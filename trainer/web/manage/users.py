@@ -10,8 +10,8 @@ from trainer.services import users_admin
 from trainer.services.users_admin import UsersError
 from trainer.web.csrf import check_form
 from trainer.web.deps import DB, Ctx, MaybePrincipal, Principal
-from trainer.web.guards import AdminOnly, FormCsrf, StaffOnly
-from trainer.web.manage.common import FormStr, back, is_admin, is_staff, page, refuse
+from trainer.web.guards import Admin, FormCsrf, Staff
+from trainer.web.manage.common import FormStr, back, page
 from trainer.web.pages import render, signed_in
 
 router = APIRouter(include_in_schema=False)
@@ -25,19 +25,14 @@ def _users_page(request: Request, ctx: Ctx, db: DB, who: Principal, *, status: i
                 error_detail=error_detail, invite_url=invite_url, done=done, form=form or {})
 
 
-@router.get("/manage/users", response_class=HTMLResponse, dependencies=[StaffOnly])
-def users_page(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, done: str = "") -> Response:
-    if who is None or not is_staff(who):
-        return refuse(request, ctx, who)
+@router.get("/manage/users", response_class=HTMLResponse)
+def users_page(request: Request, ctx: Ctx, db: DB, who: Staff, done: str = "") -> Response:
     return _users_page(request, ctx, db, who, done=done)
 
 
-@router.post("/manage/users", dependencies=[AdminOnly, FormCsrf])
-def add_user(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormStr, role: FormStr,
-             password: FormStr, csrf_token: FormStr = "") -> Response:
-    if who is None or not is_admin(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+@router.post("/manage/users", dependencies=[FormCsrf])
+def add_user(request: Request, ctx: Ctx, db: DB, who: Admin, name: FormStr, role: FormStr,
+             password: FormStr) -> Response:
     try:
         users_admin.add(db, who.user, name, role, password)
     except UsersError as exc:
@@ -46,12 +41,8 @@ def add_user(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: Form
     return back("/manage/users", "m_user_added")
 
 
-@router.post("/manage/users/invite", dependencies=[AdminOnly, FormCsrf])
-def invite(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormStr, role: FormStr,
-           csrf_token: FormStr = "") -> Response:
-    if who is None or not is_admin(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+@router.post("/manage/users/invite", dependencies=[FormCsrf])
+def invite(request: Request, ctx: Ctx, db: DB, who: Admin, name: FormStr, role: FormStr) -> Response:
     try:
         token = users_admin.invite(db, who.user, name, role)
     except UsersError as exc:
@@ -61,12 +52,8 @@ def invite(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, name: FormSt
     return _users_page(request, ctx, db, who, invite_url=url, done="m_invite_made")
 
 
-@router.post("/manage/users/{user_id}/password", dependencies=[AdminOnly, FormCsrf])
-def reset_password(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, password: FormStr,
-                   csrf_token: FormStr = "") -> Response:
-    if who is None or not is_admin(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+@router.post("/manage/users/{user_id}/password", dependencies=[FormCsrf])
+def reset_password(user_id: int, request: Request, ctx: Ctx, db: DB, who: Admin, password: FormStr) -> Response:
     try:
         users_admin.reset_password(db, who.user, user_id, password)
     except UsersError as exc:
@@ -74,12 +61,8 @@ def reset_password(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
     return back("/manage/users", "m_password_reset")
 
 
-@router.post("/manage/users/{user_id}/active", dependencies=[AdminOnly, FormCsrf])
-def set_active(user_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, active: FormStr,
-               csrf_token: FormStr = "") -> Response:
-    if who is None or not is_admin(who):
-        return refuse(request, ctx, who)
-    check_form(request, who, csrf_token, ctx.secret_key)
+@router.post("/manage/users/{user_id}/active", dependencies=[FormCsrf])
+def set_active(user_id: int, request: Request, ctx: Ctx, db: DB, who: Admin, active: FormStr) -> Response:
     try:
         users_admin.set_active(db, who.user, user_id, active == "1")
     except UsersError as exc:
