@@ -13,7 +13,6 @@ from trainer.web.deps import Ctx, Principal
 from trainer.web.pages import render
 
 FormStr = Annotated[str, Form()]
-STAFF = ("trainer", "admin")
 
 
 def is_admin(who: Principal | None) -> bool:
