@@ -12,6 +12,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -34,6 +35,7 @@ from trainer.web.manage import router as manage_router
 log = logging.getLogger("trainer")
 
 SETUP_OPEN_PATHS = ("/setup", "/healthz", "/static/")
+WORKER_THREADS = 200
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -69,6 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
         app.state.ctx = ctx
+        # Streamed replies hold a worker thread while the model speaks: allow many at once.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         for problem in ctx.persona_problems:
             print(f"spin-trainer: persona skipped: {problem}", file=sys.stderr, flush=True)
         if ctx.setup_url:

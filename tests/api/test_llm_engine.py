@@ -32,7 +32,8 @@ def run_call(tmp_path: Path, base_url: str) -> dict:
 def test_llm_voices_the_client_and_usage_is_stored(tmp_path: Path) -> None:
     with fake_openai(reply="Yes, this is the office. Who is calling?") as fake:
         call = run_call(tmp_path, fake.base_url)
-    client_turns = [t for t in call["turns"] if t["role"] == "client"]
+    pick_up, *client_turns = [t for t in call["turns"] if t["role"] == "client"]
+    assert pick_up["engine"] == "scripted", "the persona's own first line, never waiting on a model"
     assert client_turns[0]["text"] == "Yes, this is the office. Who is calling?"
     assert all(t["engine"] == "llm" and t["model"] == "tiny-test" for t in client_turns)
     assert all(t["tokens_in"] == 42 and t["tokens_out"] == 7 for t in client_turns)
@@ -50,7 +51,7 @@ def test_llm_failure_falls_back_to_the_scripted_line(tmp_path: Path) -> None:
     client_turns = [t for t in call["turns"] if t["role"] == "client"]
     assert len(client_turns) == 2, "no turn is lost when the model fails"
     assert all(t["engine"] == "scripted" and t["text"] for t in client_turns)
-    assert all(t["notice"] for t in client_turns)
+    assert client_turns[1]["notice"], "the reply the model failed on says so"
 
 
 def stream_turn(tmp_path: Path, fake_url: str, text: str) -> tuple[list[tuple[str, dict]], dict]:
@@ -82,7 +83,7 @@ def test_streamed_llm_reply_arrives_in_pieces_and_is_stored_with_usage(tmp_path:
 
 def test_stream_cut_mid_reply_is_replaced_by_the_scripted_line(tmp_path: Path) -> None:
     with fake_openai(reply="We run eighty-four trucks, mostly twenty-tonners, and a dozen vans.",
-                     script=["ok", "cut"]) as fake:
+                     script=["cut"]) as fake:
         got, call = stream_turn(tmp_path, fake.base_url, "How many trucks do you run today?")
     done = got[-1][1]
     assert done["replaced"] is True, "the page is told to show the stored line instead"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +21,7 @@ def test_sigterm_lets_the_turn_in_flight_finish(tmp_path: Path) -> None:
     upgrade(settings.effective_database_url)
     token = seed_users(settings, {"tina": "trainee"})["tina"]
     h = {"Authorization": f"Bearer {token}"}
-    with fake_openai(mode="slow", delay_s=2.0, script=["ok"], reply="We run eighty-four trucks.") as fake:
+    with fake_openai(mode="slow", delay_s=2.0, reply="We run eighty-four trucks.") as fake:
         env = {"SPIN_TRAINER_ENGINE": "llm", "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "x",
                "SPIN_TRAINER_LLM_TIMEOUT_S": "10"}
         server = Server(tmp_path / "data", free_port(), settings.effective_database_url, extra_env=env)
@@ -35,8 +36,10 @@ def test_sigterm_lets_the_turn_in_flight_finish(tmp_path: Path) -> None:
 
             worker = threading.Thread(target=send)
             worker.start()
-            while len(fake.requests) < 2:  # the reply is being generated
+            deadline = time.monotonic() + 20
+            while not fake.requests and time.monotonic() < deadline:  # wait until the reply is being made
                 worker.join(0.05)
+            assert fake.requests, "the turn reached the model"
             server.proc.send_signal(signal.SIGTERM)
             worker.join(30)
             assert result["res"].status_code == 200

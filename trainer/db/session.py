@@ -19,14 +19,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     return create_engine(url, **kwargs)
 
 
+# Requests holding a session are capped below this (see trainer.web.deps), so the pool never runs dry
+# while the worker threads that would give connections back are all waiting for one.
+POOL_SIZE = 20
+MAX_OVERFLOW = 20
+
+
+def _sqlite_begin_immediate(conn: Any) -> None:
+    """Take SQLite's write lock when a transaction starts, not at its first write: a transaction that
+    read first and wrote later would otherwise fail with "database is locked" under concurrency
+    instead of waiting its turn (busy_timeout only helps at BEGIN)."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin_immediate
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")

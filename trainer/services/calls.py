@@ -20,6 +20,7 @@ from trainer import conversation
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
 from trainer.engines.base import Engine, VoiceRequest
+from trainer.engines.scripted import ScriptedEngine
 from trainer.personas import director
 from trainer.personas.director import Decision, DirectorState
 from trainer.scoring.rubric import Rubric
@@ -92,7 +93,9 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
     if lang_ok not in persona.languages:
         raise CallError(422, f"persona {persona_id!r} speaks {', '.join(persona.languages)}, not {lang_ok}")
     seed = secrets.randbelow(2**31)
-    state, spoken = conversation.open_call(engine, persona, lang_ok, seed, resolver(db))
+    # The pick-up line is the persona's own first line: the scripted engine says it, so starting a call
+    # never waits on a model inside the transaction.
+    state, spoken = conversation.open_call(ScriptedEngine(), persona, lang_ok, seed, resolver(db))
     call = Call(user_id=user.id, persona_version_id=version.id, persona_id=persona_id, lang=lang_ok,
                 seed=seed, engine=engine.name, mode=mode, state=state.to_dict())
     db.add(call)
@@ -109,7 +112,7 @@ def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.S
                 detail={"decision": spoken.decision.to_dict(), "notice": reply.notice},
                 engine=reply.engine, model=reply.model, latency_ms=round(spoken.latency_ms, 2),
                 tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
-    db.add(turn)
+    call.turns.append(turn)  # keeps the loaded transcript current without reloading it
     return turn
 
 
@@ -159,8 +162,6 @@ def repair_interrupted(db: Session, call: Call) -> Turn | None:
     stored = (last.detail or {}).get("decision")
     if not stored:
         return None
-    from trainer.engines.scripted import ScriptedEngine
-
     persona = persona_of(call.persona_version)
     lang = check_lang(call.lang)
     decision = Decision.from_dict(stored)
@@ -171,7 +172,6 @@ def repair_interrupted(db: Session, call: Call) -> Turn | None:
     turn = _add_client_turn(db, call, last.index + 1, spoken)
     turn.detail = {**turn.detail, "notice": INTERRUPTED[lang], "interrupted": True}
     db.flush()
-    db.refresh(call)
     return turn
 
 
@@ -199,7 +199,7 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                    detail={"reason": c.reason, "spin": c.spin.value if c.spin else None,
                            "segments": [s.to_dict() for s in c.segments],
                            "decision": decided.decision.to_dict() if decided.decision else None})
-    db.add(trainee)
+    call.turns.append(trainee)
     call.state = decided.state.to_dict()
     if decided.state.ended:
         call.ended_at = utcnow()
@@ -236,7 +236,6 @@ def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | Non
     call = pending.call
     client = _add_client_turn(db, call, pending.trainee.index + 1, spoken) if spoken else None
     db.flush()
-    db.refresh(call)
     if call.ended:
         ensure_scorecard(db, call, rubric)
     return TurnPair(trainee=pending.trainee, client=client, call=call)
@@ -244,13 +243,17 @@ def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | Non
 
 def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric,
               request_key: str | None = None, classifier: conversation.Classifier = classify) -> TurnPair:
-    """One whole turn in one transaction: the trainee's line and the client's answer."""
+    """One whole turn: the trainee's line and the client's answer.
+
+    The trainee's line and the director's decision are committed before the engine speaks, so a slow
+    or failing model never holds a transaction (or SQLite's write lock) and never loses the line; the
+    reply is stored in a second transaction.
+    """
     pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier)
     if isinstance(pending, TurnPair):
         return pending
-    spoken = None
-    if pending.request is not None:
-        spoken = conversation.speak_request(engine, pending.request)
+    db.commit()
+    spoken = conversation.speak_request(engine, pending.request) if pending.request is not None else None
     return finish_turn(db, pending, spoken, rubric)
 
 

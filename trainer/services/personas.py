@@ -103,13 +103,16 @@ def resolver(db: Session) -> PersonaResolver:
 
 
 class PersonaResolver:
-    """Looks up another persona (a transfer target) at its current version."""
+    """Looks up another persona (a transfer target) at its current version, once per request."""
 
     def __init__(self, db: Session) -> None:
         self._db = db
+        self._seen: dict[str, Persona] = {}
 
     def __call__(self, persona_id: str) -> Persona:
-        return current_persona(self._db, persona_id)[1]
+        if persona_id not in self._seen:
+            self._seen[persona_id] = current_persona(self._db, persona_id)[1]
+        return self._seen[persona_id]
 
 
 def listed_personas(db: Session) -> list[Persona]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi.templating import Jinja2Templates
@@ -13,6 +14,8 @@ from trainer.conversation import Classifier
 from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.web.i18n import Messages
+
+DB_SLOTS = 16
 
 
 @dataclass
@@ -29,3 +32,5 @@ class AppContext:
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)
+    # Requests that may hold a DB session at once; below the pool size (trainer.db.session.POOL_SIZE).
+    db_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DB_SLOTS))

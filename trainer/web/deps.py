@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from trainer.db.models import User
-from trainer.db.session import unit_of_work
 from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
 from trainer.services.rubric_admin import current_rubric
@@ -29,10 +29,23 @@ def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-def get_db(ctx: Ctx) -> Iterator[Session]:
-    """One session per request: commit once when the handler returns, roll back on any error."""
-    with unit_of_work(ctx.sessions) as session:
-        yield session
+async def get_db(ctx: Ctx) -> AsyncIterator[Session]:
+    """One session per request: commit when the handler returns, roll back on any error.
+
+    At most `DB_SLOTS` requests hold a session at once: a request waits here, on the event loop, rather
+    than in a worker thread, so threads never all sit waiting for pool connections that other requests,
+    themselves waiting for a thread, are holding.
+    """
+    async with ctx.db_slots:
+        session = ctx.sessions()
+        try:
+            yield session
+            await run_in_threadpool(session.commit)
+        except BaseException:
+            await run_in_threadpool(session.rollback)
+            raise
+        finally:
+            await run_in_threadpool(session.close)
 
 
 DB = Annotated[Session, Depends(get_db, scope="function")]
