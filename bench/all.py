@@ -1,0 +1,57 @@
+"""Every bench in one command, writing docs/benchmarks.md: classifier, scoring, turns, capacity.
+
+Run: `.venv/bin/python bench/all.py [--quick] [--db sqlite|postgresql|both] [--label before]`.
+The classifier and scoring benches touch no database, so they run once; the turn and capacity
+benches run against each database asked for (default both: SQLite and a throwaway PostgreSQL
+database on 127.0.0.1:5432). `--quick` shortens every run (for a smoke check, not for the docs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import ROOT, VENV_BIN, write_section
+
+
+def run(cmd: list[str]) -> tuple[int, str]:
+    print(f"$ {' '.join(cmd)}", flush=True)
+    proc = subprocess.run([str(VENV_BIN / "python"), *cmd], cwd=ROOT, capture_output=True, text=True)
+    print(proc.stdout + proc.stderr, flush=True)
+    return proc.returncode, proc.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--label", default="latest")
+    parser.add_argument("--quick", action="store_true", help="short runs: 8 s of load, 2 s capacity steps")
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args()
+    docs = ["--no-docs"] if args.no_docs else []
+    started = time.monotonic()
+    failures = 0
+    for name, cmd in (("classifier", ["bench/classifier.py", "--cold-runs", "3"]),
+                      ("scoring", ["bench/scoring.py", "--repeat", "50" if args.quick else "300"])):
+        code, out = run(cmd)
+        failures += code != 0
+        if not args.no_docs:
+            write_section(f"{name}-{args.label}", f"{name.capitalize()} ({args.label})",
+                          ".venv/bin/python " + " ".join(cmd), "```\n" + out.strip() + "\n```")
+    load = ["--duration", "8"] if args.quick else []
+    for cmd in (["bench/turns.py", "--engine", "scripted", "--db", args.db, *load],
+                ["bench/turns.py", "--engine", "llm", "--db", args.db, *load],
+                ["bench/capacity.py", "--db", args.db, *(["--step", "2"] if args.quick else [])]):
+        code, _ = run([*cmd, "--label", args.label, *docs])
+        failures += code != 0
+    print(f"all benches done in {time.monotonic() - started:.0f} s, {failures} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

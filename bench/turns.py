@@ -1,0 +1,369 @@
+"""Simulated trainees against a real `spin-trainer serve`: turn latency, errors, throughput, memory.
+
+Run: `.venv/bin/python bench/turns.py [--trainees 10,50,200] [--engine scripted|llm|both]
+      [--db sqlite|postgresql|both] [--duration 30] [--think 3] [--label before]`.
+Each trainee holds a bearer token, starts a call (POST /api/calls), says the SPIN trainee's lines for
+that persona one at a time, waits for each reply, thinks (default 3 s, give or take 20 %), and starts
+a new call when one ends (hanging up with POST /end when its lines run out). Every run gets a fresh
+database (a SQLite file, or a throwaway PostgreSQL database on 127.0.0.1:5432 dropped after) and a
+fresh server with the turn rate limit off. With `--engine llm` the server talks to bench/fake_llm.py
+on loopback and the trainees use the streaming endpoint; the fake's own timings per reply are
+subtracted to give the server's time and its first-token overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (
+    ROOT,
+    VENV_BIN,
+    Process,
+    Script,
+    Summary,
+    bench_database,
+    command_line,
+    free_port,
+    markdown_table,
+    ms,
+    prepare_accounts,
+    serve,
+    spawn,
+    spin_scripts,
+    start_offsets,
+    think_time,
+    verdict,
+    write_section,
+)
+
+MARK = re.compile(r"#(\d+)\s*$")
+TARGET_SCRIPTED_P95_MS = 30.0  # at 50 trainees
+TARGET_LLM_SERVER_P95_MS = 50.0  # at 200 trainees
+TARGET_FIRST_TOKEN_MS = 15.0
+
+
+@dataclass
+class Stats:
+    turns: list[float] = field(default_factory=list)  # end-to-end seconds per turn
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    fallbacks: int = 0
+    streamed: list[tuple[int, float, float, float]] = field(default_factory=list)  # (n, sent, first, done)
+
+    def error(self, kind: str) -> None:
+        self.errors[kind] += 1
+
+
+@dataclass
+class Load:
+    base: str
+    tokens: list[str]
+    scripts: tuple[Script, ...]
+    duration_s: float
+    think_s: float
+    stream: bool
+    stats: Stats = field(default_factory=Stats)
+
+
+async def _turn_plain(client: httpx.AsyncClient, load: Load, call_id: int, text: str, auth: dict[str, str]
+                      ) -> bool | None:
+    """One turn; True when the call ended, None on an error."""
+    res = await client.post(f"/api/calls/{call_id}/turns", json={"text": text}, headers=auth)
+    if res.status_code != 200:
+        load.stats.error(f"turn {res.status_code}")
+        return None
+    body = res.json()
+    if body.get("client") and body["client"].get("notice"):
+        load.stats.fallbacks += 1
+    return bool(body.get("ended"))
+
+
+async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text: str, auth: dict[str, str],
+                       sent: float) -> bool | None:
+    first = 0.0
+    event = ""
+    done: dict[str, Any] | None = None
+    async with client.stream("POST", f"/api/calls/{call_id}/turns/stream", json={"text": text},
+                             headers=auth) as res:
+        if res.status_code != 200:
+            await res.aread()
+            load.stats.error(f"stream {res.status_code}")
+            return None
+        async for line in res.aiter_lines():
+            if line.startswith("event:"):
+                event = line[6:].strip()
+            elif line.startswith("data:"):
+                if event == "token" and not first:
+                    first = time.monotonic()
+                elif event == "done":
+                    done = json.loads(line[5:])
+                elif event == "error":
+                    load.stats.error("stream error event")
+                    return None
+    if done is None:
+        load.stats.error("stream without done")
+        return None
+    reply = done.get("client") or {}
+    if reply.get("notice"):
+        load.stats.fallbacks += 1
+    match = MARK.search(reply.get("text") or "")
+    if match and first:
+        load.stats.streamed.append((int(match.group(1)), sent, first, time.monotonic()))
+    return bool(done.get("ended"))
+
+
+async def trainee(client: httpx.AsyncClient, load: Load, i: int, offset: float, stop_at: float) -> None:
+    rng = random.Random(i)
+    auth = {"Authorization": f"Bearer {load.tokens[i]}"}
+    await asyncio.sleep(offset)
+    calls = 0
+    while time.monotonic() < stop_at:
+        script = load.scripts[(i + calls) % len(load.scripts)]
+        calls += 1
+        t0 = time.monotonic()
+        try:
+            res = await client.post("/api/calls", json={"persona": script.persona, "lang": script.lang},
+                                    headers=auth)
+        except httpx.HTTPError as exc:
+            load.stats.error(f"start {type(exc).__name__}")
+            await asyncio.sleep(1)
+            continue
+        if res.status_code != 201:
+            load.stats.error(f"start {res.status_code}")
+            await asyncio.sleep(1)
+            continue
+        load.stats.starts.append(time.monotonic() - t0)
+        call_id = res.json()["id"]
+        ended = False
+        for line in script.lines:
+            await asyncio.sleep(think_time(load.think_s, rng))
+            if time.monotonic() >= stop_at:
+                break
+            sent = time.monotonic()
+            try:
+                if load.stream:
+                    outcome = await _turn_stream(client, load, call_id, line, auth, sent)
+                else:
+                    outcome = await _turn_plain(client, load, call_id, line, auth)
+            except httpx.HTTPError as exc:
+                load.stats.error(f"turn {type(exc).__name__}")
+                outcome = None
+            if outcome is None:
+                break
+            load.stats.turns.append(time.monotonic() - sent)
+            if outcome:
+                ended = True
+                break
+        if not ended and time.monotonic() < stop_at:
+            t0 = time.monotonic()
+            try:
+                res = await client.post(f"/api/calls/{call_id}/end", headers=auth)
+                if res.status_code == 200:
+                    load.stats.ends.append(time.monotonic() - t0)
+                else:
+                    load.stats.error(f"end {res.status_code}")
+            except httpx.HTTPError as exc:
+                load.stats.error(f"end {type(exc).__name__}")
+
+
+async def warm_up(base: str, token: str, scripts: tuple[Script, ...]) -> None:
+    """One short call per persona and language, untimed: persona, classifier and template caches."""
+    auth = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        for script in scripts:
+            res = await client.post("/api/calls", json={"persona": script.persona, "lang": script.lang},
+                                    headers=auth)
+            res.raise_for_status()
+            call_id = res.json()["id"]
+            await client.post(f"/api/calls/{call_id}/turns", json={"text": script.lines[0]}, headers=auth)
+            await client.post(f"/api/calls/{call_id}/end", headers=auth)
+
+
+async def run_load(load: Load, n: int) -> float:
+    limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
+    async with httpx.AsyncClient(base_url=load.base, limits=limits, timeout=120) as client:
+        start = time.monotonic()
+        stop_at = start + load.duration_s
+        offsets = start_offsets(n, max(load.think_s, 1.0))
+        await asyncio.gather(*(trainee(client, load, i, offsets[i], stop_at) for i in range(n)))
+        return time.monotonic() - start
+
+
+@dataclass
+class Row:
+    db: str
+    engine: str
+    trainees: int
+    elapsed: float
+    stats: Stats
+    rss_peak: float
+    rss_end: float
+    server_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)
+    unmatched: int = 0
+
+
+def llm_overheads(streamed: list[tuple[int, float, float, float]], timings: list[dict[str, float]]
+                  ) -> tuple[list[float], list[float], int]:
+    """Server time (end-to-end minus the fake's time) and first-token overhead per matched turn, in ms."""
+    by_n = {int(t["n"]): t for t in timings}
+    server, first = [], []
+    unmatched = 0
+    for n, sent, first_seen, done in streamed:
+        fake = by_n.get(n)
+        if fake is None:
+            unmatched += 1
+            continue
+        server.append(((done - sent) - (fake["end"] - fake["arrived"])) * 1000)
+        first.append(((first_seen - sent) - (fake["first"] - fake["arrived"])) * 1000)
+    return server, first, unmatched
+
+
+def fake_llm(args: argparse.Namespace, data_dir: Path) -> Process:
+    port = free_port()
+    cmd = [str(VENV_BIN / "python"), str(ROOT / "bench" / "fake_llm.py"), "--port", str(port),
+           "--first-token-ms", str(args.llm_first_token_ms), "--tokens-per-s", str(args.llm_tokens_per_s),
+           "--words", str(args.llm_words)]
+    return spawn(cmd, {}, port, "/healthz", data_dir / "fake-llm.log")
+
+
+def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
+    with tempfile.TemporaryDirectory(prefix="spin-bench-") as tmp:
+        data_dir = Path(tmp)
+        with bench_database(db, data_dir) as url:
+            tokens = prepare_accounts(url, n)
+            fake = fake_llm(args, data_dir) if engine == "llm" else None
+            env = {}
+            if fake is not None:
+                env = {"OPENAI_BASE_URL": f"{fake.base}/v1", "OPENAI_API_KEY": "x"}
+            server = serve(data_dir, url, engine=engine, extra_env=env)
+            try:
+                scripts = spin_scripts()
+                asyncio.run(warm_up(server.base, tokens[0], scripts))
+                load = Load(server.base, tokens, scripts, args.duration, args.think, stream=engine == "llm")
+                if args.profile:
+                    profiler = _py_spy(server, data_dir, args, f"{db}-{engine}-{n}")
+                elapsed = asyncio.run(run_load(load, n))
+                server.sample()
+                row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last)
+                if args.profile:
+                    profiler.wait(180)
+                if fake is not None:
+                    timings = httpx.get(f"{fake.base}/_timings", timeout=30).json()
+                    row.server_ms, row.first_ms, row.unmatched = llm_overheads(load.stats.streamed, timings)
+            finally:
+                server.stop()
+                if fake is not None:
+                    fake.stop()
+    return row
+
+
+def _py_spy(server: Process, data_dir: Path, args: argparse.Namespace, name: str) -> subprocess.Popen[bytes]:
+    out = ROOT / "var" / f"profile-{name}.txt"
+    out.parent.mkdir(exist_ok=True)
+    cmd = [str(VENV_BIN / "py-spy"), "record", "--pid", str(server.proc.pid), "--duration",
+           str(int(args.duration)), "--rate", "200", "--format", "raw", "--output", str(out), "--nonblocking"]
+    print(f"profiling into {out}", flush=True)
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def table(rows: list[Row]) -> str:
+    headers = ["db", "engine", "trainees", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
+               "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "target"]
+    llm = any(r.engine == "llm" for r in rows)
+    if llm:
+        headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "fallbacks"]
+    out = []
+    for r in rows:
+        s = r.stats
+        t = Summary.of([x * 1000 for x in s.turns])
+        starts = Summary.of([x * 1000 for x in s.starts])
+        ends = Summary.of([x * 1000 for x in s.ends])
+        errors = sum(s.errors.values())
+        cells: list[object] = [r.db, r.engine, r.trainees, t.count, f"{t.count / r.elapsed:.1f}", ms(t.p50),
+                               ms(t.p95), ms(t.p99), ms(t.max), errors, ms(starts.p95), ms(ends.p95),
+                               f"{r.rss_peak:.0f}/{r.rss_end:.0f}"]
+        target = "-"
+        if r.engine == "scripted" and r.trainees == 50:
+            target = f"p95 <= {TARGET_SCRIPTED_P95_MS:g} ms: {verdict(t.p95, TARGET_SCRIPTED_P95_MS)}"
+        if llm:
+            server, first = Summary.of(r.server_ms), Summary.of(r.first_ms)
+            if r.engine == "llm":
+                cells += [f"{ms(server.p50)}/{ms(server.p95)}", f"{ms(first.p50)}/{ms(first.p95)}", s.fallbacks]
+            else:
+                cells += ["-", "-", "-"]
+            if r.engine == "llm" and r.trainees == 200:
+                target = (f"0 errors: {verdict(errors, 0)}; server p95 <= {TARGET_LLM_SERVER_P95_MS:g} ms: "
+                          f"{verdict(server.p95, TARGET_LLM_SERVER_P95_MS)}; first token <= "
+                          f"{TARGET_FIRST_TOKEN_MS:g} ms: {verdict(first.p95, TARGET_FIRST_TOKEN_MS)}")
+        out.append([*cells, target])
+    notes = []
+    for r in rows:
+        if r.stats.errors:
+            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: " + ", ".join(
+                f"{k} x{v}" for k, v in r.stats.errors.most_common()))
+        if r.unmatched:
+            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: {r.unmatched} streamed turns had no fake timing")
+    return markdown_table(headers, out) + ("\n\nErrors:\n" + "\n".join(notes) if notes else "")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trainees", default="10,50,200", help="comma-separated trainee counts")
+    parser.add_argument("--engine", choices=("scripted", "llm", "both"), default="scripted")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of load per run")
+    parser.add_argument("--think", type=float, default=3.0, help="seconds a trainee thinks between lines")
+    parser.add_argument("--llm-first-token-ms", type=float, default=240.0)
+    parser.add_argument("--llm-tokens-per-s", type=float, default=25.0)
+    parser.add_argument("--llm-words", type=int, default=20, help="words per fake reply (240 ms + 19/25 s = 1 s)")
+    parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
+    parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--profile", action="store_true", help="py-spy the server during each run (var/profile-*)")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.trainees.split(",") if x.strip()]
+    dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    engines = ["scripted", "llm"] if args.engine == "both" else [args.engine]
+    rows: list[Row] = []
+    for engine in engines:
+        for db in dbs:
+            for n in sizes:
+                print(f"-- {db}, {engine} engine, {n} trainees, {args.duration:g} s, think {args.think:g} s",
+                      flush=True)
+                rows.append(one_run(args, db, engine, n))
+                print(table(rows[-1:]), flush=True)
+    print()
+    print(table(rows))
+    if not args.no_docs:
+        for engine in engines:
+            mine = [r for r in rows if r.engine == engine]
+            body = table(mine)
+            if engine == "llm":
+                body += (f"\n\nFake LLM: first word after {args.llm_first_token_ms:g} ms, {args.llm_words} words at "
+                         f"{args.llm_tokens_per_s:g} words/s, streamed. Server time = end-to-end minus the fake's "
+                         "own arrival-to-last-byte time for that reply; first-token overhead = time to the first "
+                         "token event minus the fake's arrival-to-first-word time.")
+            write_section(f"turns-{engine}-{args.db}-{args.label}",
+                          f"Turns, {engine} engine, {args.db} ({args.label})", command_line(), body)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

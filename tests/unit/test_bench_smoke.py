@@ -1,0 +1,88 @@
+"""The load benches' pure parts: percentiles, the load model's pacing, the docs section splice."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import sys
+from pathlib import Path
+from types import ModuleType
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load("common")
+
+
+def test_percentiles_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]  # 1..100
+    assert common.percentile(values, 0.50) == 50.0
+    assert common.percentile(values, 0.95) == 95.0
+    assert common.percentile(values, 0.99) == 99.0
+    assert common.percentile(values, 1.0) == 100.0
+    assert common.percentile([7.0], 0.95) == 7.0
+    assert common.percentile(list(reversed(values)), 0.5) == 50.0  # order does not matter
+    summary = common.Summary.of([3.0, 1.0, 2.0])
+    assert (summary.count, summary.p50, summary.max) == (3, 2.0, 3.0)
+    assert common.percentile([], 0.5) != common.percentile([], 0.5)  # NaN for no values
+
+
+def test_trainees_start_spread_and_think_around_the_base() -> None:
+    offsets = common.start_offsets(4, 3.0)
+    assert offsets == [0.0, 0.75, 1.5, 2.25]
+    assert common.start_offsets(0, 3.0) == []
+    rng = random.Random(1)
+    pauses = [common.think_time(3.0, rng) for _ in range(200)]
+    assert all(2.4 <= p <= 3.6 for p in pauses)
+    assert len(set(pauses)) > 100  # not lockstep
+    same = common.think_time(3.0, random.Random(5))
+    assert [common.think_time(3.0, random.Random(5)) for _ in range(2)] == [same, same]
+    assert common.think_time(0.0, rng) == 0.0  # closed loop without think time
+
+
+def test_open_loop_arrivals_and_ramp() -> None:
+    times = common.arrival_times(4.0, 2.0)
+    assert times == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+    assert common.arrival_times(0.0, 5.0) == []
+    assert common.ramp(20, 1.25, 50) == [20.0, 25.0, 31.0, 39.0, 49.0]
+
+
+def test_docs_section_is_replaced_in_place() -> None:
+    doc = "# Benchmarks\n\nintro\n"
+    once = common.splice_section(doc, "turns-x", "first")
+    assert "<!-- bench:turns-x -->\nfirst\n<!-- /bench:turns-x -->" in once
+    other = common.splice_section(once, "capacity", "cap")
+    twice = common.splice_section(other, "turns-x", "second")
+    assert "first" not in twice and "second" in twice and "cap" in twice
+    assert twice.index("second") < twice.index("cap")  # kept its place
+    assert common.markdown_table(["a", "bb"], [[1, 2]]).splitlines()[1] == "|---|----|"
+
+
+def test_verdicts() -> None:
+    assert common.verdict(29.0, 30.0) == "pass"
+    assert common.verdict(31.0, 30.0) == "FAIL"
+    assert common.verdict(120.0, 100.0, at_most=False) == "pass"
+    assert common.verdict(float("nan"), 1.0) == "n/a"
+
+
+def test_llm_overheads_subtract_the_fakes_own_time() -> None:
+    turns = _load("turns")
+    streamed = [(1, 10.0, 10.30, 11.05), (2, 20.0, 20.26, 21.02), (9, 30.0, 30.3, 31.0)]
+    timings = [{"n": 1, "arrived": 10.01, "first": 10.25, "end": 11.01},
+               {"n": 2, "arrived": 20.005, "first": 20.245, "end": 21.005}]
+    server, first, unmatched = turns.llm_overheads(streamed, timings)
+    assert [round(x) for x in server] == [50, 20]  # 1050 - 1000, 1020 - 1000
+    assert [round(x) for x in first] == [60, 20]  # 300 - 240, 260 - 240
+    assert unmatched == 1
+    fake = _load("fake_llm").Fake(first_token_s=0.24, tokens_per_s=25, words=20)
+    assert round(fake.reply_s, 3) == 1.0
+    assert fake.reply_words(7)[-1] == "#7" and len(fake.reply_words(7)) == 20
