@@ -21,7 +21,7 @@ SESSION_COOKIE = "spin_session"
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -88,7 +88,7 @@ def optional_principal(request: Request, db: DB) -> Principal | None:
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def require_principal(principal: MaybePrincipal) -> Principal:
+async def require_principal(principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise HTTPException(401, "sign in first, or send 'Authorization: Bearer <token>'",
                             headers={"WWW-Authenticate": "Bearer"})
@@ -98,7 +98,7 @@ def require_principal(principal: MaybePrincipal) -> Principal:
 Auth = Annotated[Principal, Depends(require_principal)]
 
 
-def require_csrf(request: Request, principal: Auth) -> Principal:
+async def require_csrf(request: Request, principal: Auth) -> Principal:
     """State-changing API calls from a browser session must echo the session's CSRF token."""
     if principal.via == "session":
         sent = request.headers.get(CSRF_HEADER, "")
