@@ -89,7 +89,8 @@ class PersonaVersion(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     persona_id: Mapped[str] = mapped_column(String(80), index=True)
     version: Mapped[int] = mapped_column(Integer)
-    yaml_text: Mapped[str] = mapped_column(Text)
+    # Deferred: calls load their persona version on every turn, the parsed persona is cached by hash.
+    yaml_text: Mapped[str] = mapped_column(Text, deferred=True)
     content_hash: Mapped[str] = mapped_column(String(64))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -82,13 +81,24 @@ def latest_versions(db: Session) -> list[PersonaVersion]:
     return [row for row in rows if row.enabled]
 
 
-@lru_cache(maxsize=512)
-def _parse_cached(version_id: int, text: str, persona_id: str) -> Persona:
-    return parse_persona(text, f"persona {persona_id} (version id {version_id})", persona_id)
+# Parsed personas by (persona id, content hash): the text under a hash never changes. Bounded; a
+# process that meets more versions than this simply parses again.
+_PARSED: dict[tuple[str, str], Persona] = {}
+_PARSED_MAX = 512
 
 
 def persona_of(version: PersonaVersion) -> Persona:
-    return _parse_cached(version.id, version.yaml_text, version.persona_id)
+    """The parsed persona of a stored version. The YAML text is deferred on the model, so it is read
+    from the database only the first time this process meets that content."""
+    key = (version.persona_id, version.content_hash)
+    found = _PARSED.get(key)
+    if found is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        found = parse_persona(version.yaml_text, f"persona {version.persona_id} (version id {version.id})",
+                              version.persona_id)
+        _PARSED[key] = found
+    return found
 
 
 def current_persona(db: Session, persona_id: str) -> tuple[PersonaVersion, Persona]:
