@@ -99,3 +99,26 @@ def test_turn_rate_limit_per_trainee(tmp_path) -> None:  # type: ignore[no-untyp
         call = client.post("/api/calls", json={"persona": persona["id"], "lang": "en"}, headers=other).json()
         assert client.post(f"/api/calls/{call['id']}/turns", json={"text": "Hi there"},
                            headers=other).status_code == 200, "the limit is per trainee"
+
+
+def test_the_no_script_form_counts_against_the_same_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from tests.api.conftest import seed_users
+    from tests.api.test_web_pages import csrf_of, sign_in
+    from tests.conftest import make_settings
+    from trainer.app import create_app
+    from trainer.db.migrate import upgrade
+
+    settings = make_settings(tmp_path, turns_per_minute=2)
+    upgrade(settings.effective_database_url)
+    seed_users(settings, {"tina": "trainee"})
+    with TestClient(create_app(settings)) as client:
+        sign_in(client, "tina")
+        home = client.get("/")
+        page = client.post("/calls", data={"persona": "logistics-director", "lang": "en",
+                                           "csrf_token": csrf_of(home.text)})
+        token = csrf_of(page.text)
+        codes = [client.post(f"{page.url}/turns", data={"text": f"How many sites, {n}?", "csrf_token": token},
+                             follow_redirects=False).status_code for n in range(3)]
+    assert codes == [303, 303, 429]

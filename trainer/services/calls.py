@@ -310,6 +310,18 @@ def get_call_for(db: Session, user: User, call_id: int) -> Call:
     return call
 
 
+def call_to_speak_in(db: Session, user: User, call_id: int, per_minute: int,
+                     request_key: str | None = None) -> Call:
+    """The call `user` may say a line in: their own (404 for others' calls, 403 for a trainer reading
+    one), within the turn rate limit unless this request repeats one already stored."""
+    call = get_call_for(db, user, call_id)
+    if call.user_id != user.id:
+        raise CallError(403, "only the trainee who holds this call can speak in it")
+    if replayed(db, call, request_key) is None:
+        check_turn_rate(db, user, per_minute)
+    return call
+
+
 def list_calls(db: Session, user: User, limit: int, offset: int) -> tuple[list[Call], int]:
     query = select(Call)
     count = select(func.count()).select_from(Call)

@@ -89,11 +89,8 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite, rubr
     answered the same.
     """
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
-        if call.user_id != who.user.id:
-            raise CallError(403, "only the trainee who holds this call can speak in it")
-        if call_service.replayed(db, call, idempotency_key) is None:
-            call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
+        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
+                                             idempotency_key)
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, rubric,
                                       idempotency_key, ctx.classifier)
     except CallError as exc:

@@ -182,13 +182,11 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
-        if call.user_id != who.user.id:
-            raise CallError(403, "only the trainee who holds this call can speak in it")
+        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute)
         call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric,
                                classifier=ctx.classifier)
     except CallError as exc:
-        raise HTTPException(exc.status, exc.message) from None
+        raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     return RedirectResponse(f"/calls/{call_id}#end", status_code=303)
 
 

@@ -124,11 +124,8 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
-        if call.user_id != who.user.id:
-            raise CallError(403, "only the trainee who holds this call can speak in it")
-        if call_service.replayed(db, call, idempotency_key) is None:
-            call_service.check_turn_rate(db, who.user, ctx.settings.turns_per_minute)
+        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
+                                             idempotency_key)
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
                                                  idempotency_key, ctx.classifier)
         if isinstance(pending, call_service.TurnPair):
