@@ -191,7 +191,7 @@ def run_echo(args: argparse.Namespace) -> list[Step]:
     with tempfile.TemporaryDirectory(prefix="spin-echo-") as tmp:
         port = free_port()
         cmd = [str(VENV_BIN / "python"), "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "echo_app:app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "info"]
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "info", "--no-access-log"]
         server = spawn(cmd, {}, port, "/healthz", Path(tmp) / "echo.log")
         try:
             tokens = [f"echo-{i}" for i in range(args.slots)]

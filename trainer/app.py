@@ -7,15 +7,16 @@ setup link. Importing this module does nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -28,23 +29,14 @@ from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
+from trainer.web.gate import SetupGateAndHeaders
 from trainer.web.guards import PageRefused, refused_page
 from trainer.web.i18n import install_i18n, load_messages
 from trainer.web.manage import router as manage_router
 
 log = logging.getLogger("trainer")
 
-SETUP_OPEN_PATHS = ("/setup", "/healthz", "/static/")
 WORKER_THREADS = 200
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; frame-ancestors 'none'")
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -56,7 +48,8 @@ def build_context(settings: Settings) -> AppContext:
     ctx = AppContext(settings=settings, db_engine=db_engine, sessions=sessions, engine=build_engine(settings),
                      rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
                      secret_key=settings.resolved_secret_key(), messages=messages,
-                     classifier=build_classifier(settings))
+                     classifier=build_classifier(settings),
+                     db_slots=asyncio.Semaphore(settings.effective_db_concurrency))
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)
         ctx.has_users = accounts.user_count(db) > 0
@@ -81,6 +74,9 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            aclose = getattr(ctx.engine, "aclose", None)
+            if callable(aclose):  # the LLM engine's async client lives on this loop: close it here
+                await aclose()
             ctx.db_engine.dispose()
 
     app = FastAPI(title="SPIN Trainer", version=__version__, lifespan=lifespan,
@@ -88,22 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                               "Authenticate with `Authorization: Bearer <token>` (see `spin-trainer tokens "
                               "create`) or a browser session plus the `X-CSRF-Token` header.")
 
-    @app.middleware("http")
-    async def setup_gate_and_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]
-                                     ) -> Response:
-        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
-        if ctx is not None and not ctx.has_users:
-            ctx.has_users = _users_exist(ctx)
-        if ctx is not None and not ctx.has_users and not request.url.path.startswith(SETUP_OPEN_PATHS):
-            response: Response = _setup_required(request)
-        else:
-            response = await call_next(request)
-        docs = request.url.path in ("/docs", "/redoc")
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if docs:
-            response.headers["Content-Security-Policy"] = DOCS_CSP
-        return response
+    app.add_middleware(SetupGateAndHeaders)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -119,18 +100,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(manage_router)
     app.mount("/static", StaticFiles(directory=str(settings.static_dir)), name="static")
     return app
-
-
-def _users_exist(ctx: AppContext) -> bool:
-    with ctx.sessions() as db:
-        return accounts.user_count(db) > 0
-
-
-def _setup_required(request: Request) -> Response:
-    message = "no account exists yet: open the one-time setup link printed on the server console"
-    if request.url.path.startswith("/api/") or "text/html" not in request.headers.get("accept", ""):
-        return JSONResponse(status_code=503, content={"detail": message})
-    return RedirectResponse("/setup", status_code=303)
 
 
 def _explain(exc: RequestValidationError) -> str:

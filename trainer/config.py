@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = False
     max_turn_chars: int = 2000
     shutdown_grace_s: int = 20  # on SIGTERM, in-flight turns get this long to finish
+    # requests that work in the database at once; 0 picks by backend (SQLite 2, PostgreSQL 8)
+    db_concurrency: int = Field(default=0, ge=0, le=32)
+    access_log: bool = False  # one stdout line per request; off by default (a proxy in front usually logs)
     sign_in_max_failures: int = 5  # failed passwords in a row before an account is locked for a while
     sign_in_lockout_s: int = 15 * 60
     turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
@@ -75,6 +78,15 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'spin-trainer.db').resolve()}"
+
+    @property
+    def effective_db_concurrency(self) -> int:
+        """SQLite runs one transaction at a time, so more than two requests inside it only queue on the
+        GIL and the write lock (a convoy that cost seconds under load); PostgreSQL overlaps its round
+        trips, and eight keep two cores busy."""
+        if self.db_concurrency:
+            return self.db_concurrency
+        return 2 if self.effective_database_url.startswith("sqlite") else 8
 
     @property
     def effective_engine(self) -> Literal["scripted", "llm"]:
@@ -162,6 +174,8 @@ class Settings(BaseSettings):
             "secure_cookies": self.secure_cookies,
             "max_turn_chars": self.max_turn_chars,
             "turns_per_minute": self.turns_per_minute,
+            "db_concurrency": self.effective_db_concurrency,
+            "access_log": self.access_log,
         }
 
 

@@ -50,3 +50,13 @@ def test_masked_never_shows_secrets(tmp_path: Path) -> None:
     s = Settings(data_dir=tmp_path, secret_key="s" * 40, openai_api_key="sk-" + "a" * 40)
     shown = str(s.masked())
     assert "s" * 40 not in shown and "a" * 40 not in shown
+
+
+def test_db_concurrency_follows_the_backend_unless_set(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path, database_url="").effective_db_concurrency == 2
+    pg = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://u@127.0.0.1/db")
+    assert pg.effective_db_concurrency == 8
+    assert Settings(data_dir=tmp_path, db_concurrency=5).effective_db_concurrency == 5
+    with pytest.raises(ValueError, match="db_concurrency"):
+        Settings(data_dir=tmp_path, db_concurrency=100)
+    assert Settings(data_dir=tmp_path, access_log=False).masked()["access_log"] is False

@@ -15,6 +15,8 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default 8000, or SPIN_TRAINER_PORT)")
     p.add_argument("--workers", type=int, default=1,
                    help="worker processes (several need a shared database such as PostgreSQL)")
+    p.add_argument("--access-log", action="store_true", default=None,
+                   help="print a line per request (default: SPIN_TRAINER_ACCESS_LOG, off)")
     p.add_argument("--no-migrate", action="store_true", help="do not run database migrations first")
     p.set_defaults(handler=run)
 
@@ -25,7 +27,8 @@ def run(args: argparse.Namespace) -> int:
     from trainer.app import create_app
     from trainer.db.migrate import upgrade
 
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port), ("access_log", args.access_log))
+                 if v is not None}
     settings = load_settings(**overrides)
     try:
         settings.resolved_secret_key()
@@ -39,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
         for key, value in overrides.items():
             os.environ[f"SPIN_TRAINER_{key.upper()}"] = str(value)
         uvicorn.run("trainer.app:from_env", factory=True, workers=args.workers, host=settings.host,
-                    port=settings.port, log_level="info", proxy_headers=True,
+                    port=settings.port, log_level="info", proxy_headers=True, access_log=settings.access_log,
                     timeout_graceful_shutdown=settings.shutdown_grace_s)
     else:
         uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info",
-                    proxy_headers=True, timeout_graceful_shutdown=settings.shutdown_grace_s)
+                    proxy_headers=True, access_log=settings.access_log,
+                    timeout_graceful_shutdown=settings.shutdown_grace_s)
     return 0

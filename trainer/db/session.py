@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,8 +23,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", POOL_SIZE)
         kwargs.setdefault("max_overflow", MAX_OVERFLOW)
         engine = create_engine(url, **kwargs)
+        gate = WriterGate()
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "commit", gate.end)
+        event.listen(engine, "rollback", gate.end)
+        event.listen(engine, "checkin", gate.checkin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", POOL_SIZE)
@@ -37,15 +42,52 @@ POOL_SIZE = 20
 MAX_OVERFLOW = 20
 
 
-def _sqlite_begin_immediate(conn: Any) -> None:
-    """Take SQLite's write lock when a transaction starts, not at its first write: a transaction that
-    read first and wrote later would otherwise fail with "database is locked" under concurrency
-    instead of waiting its turn (busy_timeout only helps at BEGIN)."""
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+GATE_TIMEOUT_S = 30.0
+_HELD = "spin_writer_gate"
+
+
+class WriterGate:
+    """One SQLite transaction at a time in this process, queued on a lock rather than on SQLite's busy
+    handler.
+
+    Every transaction takes SQLite's write lock when it starts (`BEGIN IMMEDIATE`), not at its first
+    write: a transaction that read first and wrote later would otherwise fail with "database is locked"
+    under concurrency instead of waiting its turn (busy_timeout only helps at BEGIN). Waiting inside
+    SQLite means sleeping in its busy handler's steps (up to 100 ms each), so under load transactions
+    queued there for seconds while the lock sat free; a thread waiting here is woken the moment the
+    holder commits. Other processes on the same file still meet SQLite's own busy_timeout.
+    """
+
+    def __init__(self, timeout_s: float = GATE_TIMEOUT_S) -> None:
+        self._lock = threading.Lock()
+        self.timeout_s = timeout_s
+
+    def begin(self, conn: Any) -> None:
+        info = conn.info  # the pooled DBAPI connection's own dict, shared with the pool's record
+        if not info.get(_HELD):
+            if not self._lock.acquire(timeout=self.timeout_s):
+                raise TimeoutError(f"the database stayed busy for {self.timeout_s:.0f} s; try again")
+            info[_HELD] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._release(info)
+            raise
+
+    def end(self, conn: Any) -> None:
+        self._release(conn.info)
+
+    def checkin(self, _dbapi_conn: Any, record: Any) -> None:
+        """A connection back in the pool holds no transaction: never let it keep the gate."""
+        self._release(record.info)
+
+    def _release(self, info: dict[str, Any]) -> None:
+        if info.pop(_HELD, False):
+            self._lock.release()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by _sqlite_begin_immediate
+    dbapi_conn.isolation_level = None  # the driver's own BEGIN is replaced by WriterGate.begin
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")

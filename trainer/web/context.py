@@ -15,7 +15,7 @@ from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.web.i18n import Messages
 
-DB_SLOTS = 16
+DB_SLOTS = 16  # the default of a bare context; the app sizes it from `Settings.effective_db_concurrency`
 
 
 @dataclass
