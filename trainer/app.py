@@ -37,6 +37,10 @@ from trainer.web.manage import router as manage_router
 log = logging.getLogger("trainer")
 
 WORKER_THREADS = 200
+# How long a thread may keep the GIL while another waits for it. Python's 5 ms default means a worker back
+# from each database round trip waits up to 5 ms for the event loop or a busy worker to let go, and a turn
+# makes a dozen round trips: under load that was most of a turn's time on PostgreSQL.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -66,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ctx = ctx
         # Streamed replies hold a worker thread while the model speaks: allow many at once.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         for problem in ctx.persona_problems:
             print(f"spin-trainer: persona skipped: {problem}", file=sys.stderr, flush=True)
         if ctx.setup_url:

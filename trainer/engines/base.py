@@ -46,6 +46,8 @@ class VoiceReply:
 
 
 class Engine(Protocol):
+    """An engine may also set `instant = True` when it speaks in-process without I/O and cannot stall."""
+
     name: str
 
     def voice(self, request: VoiceRequest) -> VoiceReply:

@@ -47,6 +47,7 @@ class ScriptedEngine:
     """The embedded default engine: no network, no model, deterministic per call seed."""
 
     name = "scripted"
+    instant = True  # pure code, no I/O: a turn needs no commit before it speaks (see services.calls.take_turn)
 
     def voice(self, request: VoiceRequest) -> VoiceReply:
         return VoiceReply(text=self.compose(request), engine=self.name)

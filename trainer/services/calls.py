@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -219,6 +220,15 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
     again = replayed(db, call, request_key)
     if again is not None:
         return again
+    raced = CallError(409, "another line of this call was being stored at the same moment; send yours again")
+    if request_key is None:
+        # Nothing to look up after a race, so no SAVEPOINT (two round trips a turn): a clash on the
+        # turn's index rolls the whole request back, which has written nothing else.
+        try:
+            return begin_turn(db, call, text, max_chars, None, classifier)
+        except IntegrityError:
+            db.rollback()
+            raise raced from None
     try:
         with db.begin_nested():
             return begin_turn(db, call, text, max_chars, request_key, classifier)
@@ -227,32 +237,37 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
         again = replayed(db, call, request_key)
         if again is not None:
             return again
-        raise CallError(409, "another line of this call was being stored at the same moment; "
-                             "send yours again") from None
+        raise raced from None
 
 
-def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: Rubric) -> TurnPair:
+RubricSource = Rubric | Callable[[], Rubric]  # a callable is asked only when a call ends and needs scoring
+
+
+def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: RubricSource
+                ) -> TurnPair:
     """Store the client's words (if any); a call the client ended is scored at once."""
     call = pending.call
     client = _add_client_turn(db, call, pending.trainee.index + 1, spoken) if spoken else None
     db.flush()
     if call.ended:
-        ensure_scorecard(db, call, rubric)
+        ensure_scorecard(db, call, rubric if isinstance(rubric, Rubric) else rubric())
     return TurnPair(trainee=pending.trainee, client=client, call=call)
 
 
-def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: Rubric,
+def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: RubricSource,
               request_key: str | None = None, classifier: conversation.Classifier = classify) -> TurnPair:
     """One whole turn: the trainee's line and the client's answer.
 
     The trainee's line and the director's decision are committed before the engine speaks, so a slow
     or failing model never holds a transaction (or SQLite's write lock) and never loses the line; the
-    reply is stored in a second transaction.
+    reply is stored in a second transaction. An `instant` engine (the scripted one: in-process, no I/O)
+    speaks inside the first transaction: the whole turn is one commit.
     """
     pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier)
     if isinstance(pending, TurnPair):
         return pending
-    db.commit()
+    if not getattr(engine, "instant", False):
+        db.commit()  # an engine that may stall or fail gets the trainee's line already stored
     spoken = conversation.speak_request(engine, pending.request) if pending.request is not None else None
     return finish_turn(db, pending, spoken, rubric)
 

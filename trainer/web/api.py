@@ -11,6 +11,7 @@ from sqlalchemy import text
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
+from trainer.services.rubric_admin import current_rubric
 from trainer.web.deps import DB, Auth, AuthWrite, Ctx, CurrentRubric
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
@@ -81,7 +82,7 @@ def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
 
 
 @router.post("/api/calls/{call_id}/turns", tags=["calls"])
-def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite, rubric: CurrentRubric,
+def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
               idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Say something; get its label and the client's answer.
 
@@ -91,8 +92,9 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite, rubr
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
-        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars, rubric,
-                                      idempotency_key, ctx.classifier)
+        # The rubric in force is looked up only if this turn ends the call and it must be scored.
+        pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars,
+                                      lambda: current_rubric(db, ctx.rubric), idempotency_key, ctx.classifier)
     except CallError as exc:
         raise _raise(exc) from None
     return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),

@@ -40,12 +40,28 @@ async def get_db(ctx: Ctx) -> AsyncIterator[Session]:
         session = ctx.sessions()
         try:
             yield session
-            await run_in_threadpool(session.commit)
         except BaseException:
-            await run_in_threadpool(session.rollback)
+            await run_in_threadpool(_rollback_and_close, session)
             raise
-        finally:
-            await run_in_threadpool(session.close)
+        await run_in_threadpool(_commit_and_close, session)
+
+
+def _commit_and_close(session: Session) -> None:
+    """One thread hop for both (each hop costs a wake-up of a worker and of the event loop)."""
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 DB = Annotated[Session, Depends(get_db, scope="function")]
