@@ -337,7 +337,8 @@ def main() -> int:
     parser.add_argument("--llm-words", type=int, default=20, help="words per fake reply (240 ms + 19/25 s = 1 s)")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
-    parser.add_argument("--profile", action="store_true", help="py-spy the server (the thread holding the GIL) during each run (var/profile-*)")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the server (the thread holding the GIL) during each run (var/profile-*)")
     args = parser.parse_args()
     sizes = [int(x) for x in args.trainees.split(",") if x.strip()]
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
