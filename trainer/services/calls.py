@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from trainer import conversation
 from trainer.db.base import utcnow
@@ -191,7 +191,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     persona = persona_of(call.persona_version)
     lang = check_lang(call.lang)
     history = history_of(call)
-    decided = conversation.decide(persona, lang, DirectorState.from_dict(call.state), history, text, resolver(db),
+    personas = resolver(db)  # one per turn: a transfer target is looked up once
+    decided = conversation.decide(persona, lang, DirectorState.from_dict(call.state), history, text, personas,
                                   classifier)
     c = decided.classification
     index = len(call.turns)
@@ -207,7 +208,7 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     db.flush()
     request = None
     if decided.decision is not None:
-        request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, resolver(db)),
+        request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, personas),
                                lang=lang, decision=decided.decision, state=decided.state,
                                history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
                                turn_index=index + 1)
@@ -319,7 +320,9 @@ def latest_scorecard(db: Session, call: Call) -> Scorecard | None:
 
 def get_call_for(db: Session, user: User, call_id: int) -> Call:
     """The call if this user may see it; 404 otherwise (also for another trainee's call)."""
-    call = db.get(Call, call_id)
+    # The call's user is not joined in: it is only compared by id here, and a page that shows it finds
+    # the signed-in user in the session's identity map or loads it then.
+    call = db.get(Call, call_id, options=[lazyload(Call.user)])
     if call is None or (call.user_id != user.id and not user.sees_all_calls):
         raise CallError(404, f"no call {call_id} that you can see")
     return call
