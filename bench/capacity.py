@@ -1,14 +1,15 @@
 """Capacity: the highest rate of turns per second the server sustains with p95 <= 100 ms (scripted
 engine), and the same ramp against a bare FastAPI JSON echo (bench/echo_app.py) as the ceiling.
 
-Run: `.venv/bin/python bench/capacity.py [--db sqlite|postgresql|both] [--step 4] [--label before]`.
+Run: `.venv/bin/python bench/capacity.py [--db sqlite|postgresql|both] [--workers 1,2] [--label before]`.
 Open loop: turns are sent at a steady offered rate whatever the answers do, and each latency is
 counted from the moment the turn was due (so a server that falls behind shows it). The rate climbs by
 `--factor` every `--step` seconds until two steps in a row miss p95 <= 100 ms, have an error, or complete
 fewer than 95 % of its turns; the highest step that passed is the capacity. Turns rotate over
 `--slots` trainees, each in a call with the SPIN trainee's lines; a call that ends is hung up and
 a new one started (those requests load the server too but are not counted as turns). Both servers
-run as one uvicorn process with the same log level, the load generator in this process.
+run with the same number of uvicorn worker processes (`--workers`), the same log level and no access
+log, the load generator in this process.
 """
 
 from __future__ import annotations
@@ -176,10 +177,10 @@ def capacity(steps: list[Step]) -> Step | None:
     return max(passed, key=lambda s: s.offered) if passed else None
 
 
-def run_app(args: argparse.Namespace, db: str) -> list[Step]:
+def run_app(args: argparse.Namespace, db: str, workers: int) -> list[Step]:
     with tempfile.TemporaryDirectory(prefix="spin-cap-") as tmp, bench_database(db, Path(tmp)) as url:
         tokens = prepare_accounts(url, args.slots)
-        server = serve(Path(tmp), url, engine="scripted")
+        server = serve(Path(tmp), url, engine="scripted", workers=workers)
         try:
             return asyncio.run(ramp_up(server.base, tokens, False, ramp(args.start, args.factor, args.max),
                                        args.step))
@@ -187,11 +188,12 @@ def run_app(args: argparse.Namespace, db: str) -> list[Step]:
             server.stop()
 
 
-def run_echo(args: argparse.Namespace) -> list[Step]:
+def run_echo(args: argparse.Namespace, workers: int) -> list[Step]:
     with tempfile.TemporaryDirectory(prefix="spin-echo-") as tmp:
         port = free_port()
         cmd = [str(VENV_BIN / "python"), "-m", "uvicorn", "--app-dir", str(ROOT / "bench"), "echo_app:app",
-               "--host", "127.0.0.1", "--port", str(port), "--log-level", "info", "--no-access-log"]
+               "--host", "127.0.0.1", "--port", str(port), "--log-level", "info", "--no-access-log",
+               "--workers", str(workers)]
         server = spawn(cmd, {}, port, "/healthz", Path(tmp) / "echo.log")
         try:
             tokens = [f"echo-{i}" for i in range(args.slots)]
@@ -199,6 +201,16 @@ def run_echo(args: argparse.Namespace) -> list[Step]:
                                        args.step))
         finally:
             server.stop()
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, such as 1,2; got {text!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"worker counts must be 1 or more; got {text!r}")
+    return counts
 
 
 def main() -> int:
@@ -210,21 +222,24 @@ def main() -> int:
     parser.add_argument("--max", type=float, default=3000.0, help="highest rate to try")
     parser.add_argument("--slots", type=int, default=300, help="trainees the turns rotate over")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
+    parser.add_argument("--workers", type=_counts, default=[1, 2],
+                        help="comma-separated worker process counts; the echo is served with the same count")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args()
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    print("-- echo ceiling (bench/echo_app.py)", flush=True)
-    echo = capacity(run_echo(args))
-    ceiling = echo.offered if echo else 0.0
     rows = []
-    for db in dbs:
-        print(f"-- spin-trainer serve, scripted engine, {db}", flush=True)
-        best = capacity(run_app(args, db))
-        rate = best.offered if best else 0.0
-        rows.append([db, f"{rate:.0f}", ms(best.p95) if best else "-", f"{ceiling:.0f}",
-                     ms(echo.p95) if echo else "-", f"{rate / ceiling:.2f}" if ceiling else "-",
-                     f">= {TARGET_TURNS_PER_S:g}/s: {verdict(rate, TARGET_TURNS_PER_S, at_most=False)}"])
-    headers = ["db", "app turns/s", "app p95 ms", "echo req/s", "echo p95 ms", "app / echo", "target"]
+    for workers in args.workers:
+        print(f"-- echo ceiling (bench/echo_app.py), {workers} worker(s)", flush=True)
+        echo = capacity(run_echo(args, workers))
+        ceiling = echo.offered if echo else 0.0
+        for db in dbs:
+            print(f"-- spin-trainer serve --workers {workers}, scripted engine, {db}", flush=True)
+            best = capacity(run_app(args, db, workers))
+            rate = best.offered if best else 0.0
+            rows.append([db, workers, f"{rate:.0f}", ms(best.p95) if best else "-", f"{ceiling:.0f}",
+                         ms(echo.p95) if echo else "-", f"{rate / ceiling:.2f}" if ceiling else "-",
+                         f">= {TARGET_TURNS_PER_S:g}/s: {verdict(rate, TARGET_TURNS_PER_S, at_most=False)}"])
+    headers = ["db", "workers", "app turns/s", "app p95 ms", "echo req/s", "echo p95 ms", "app / echo", "target"]
     body = markdown_table(headers, rows)
     body += (f"\n\nOpen loop, p95 <= {P95_LIMIT_MS:g} ms counted from each turn's due time; steps of {args.step:g} s, "
              f"x{args.factor:g} from {args.start:g}/s; {args.slots} trainees; server and load generator share the "

@@ -237,8 +237,8 @@ def spawn(args: Sequence[str], env: dict[str, str], port: int, ready_path: str, 
     return p
 
 
-def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_env: dict[str, str] | None = None
-          ) -> Process:
+def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_env: dict[str, str] | None = None,
+          workers: int = 1) -> Process:
     """`spin-trainer serve` on a free loopback port, turn rate limit off, already migrated."""
     port = free_port()
     env = {"SPIN_TRAINER_DATA_DIR": str(data_dir), "SPIN_TRAINER_DATABASE_URL": database_url,
@@ -249,6 +249,8 @@ def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_
     launcher = os.environ.get("SPIN_BENCH_SERVER")
     program = [str(VENV_BIN / "python"), launcher] if launcher else [str(VENV_BIN / "spin-trainer")]
     args = [*program, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
+    if workers > 1:
+        args += ["--workers", str(workers)]
     return spawn(args, env, port, "/healthz", data_dir / f"server-{port}.log")
 
 

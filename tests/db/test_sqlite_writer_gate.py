@@ -3,13 +3,16 @@ and the gate is never left held by a connection that went back to the pool."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from trainer.db.session import WriterGate, make_engine
+from trainer.db.gate import WriterGate
+from trainer.db.session import make_engine
 
 
 def _counter_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -90,3 +93,29 @@ def test_waiting_too_long_for_the_gate_is_a_clear_error() -> None:
     gate.end(first)
     gate.begin(second)
     assert second.sql == ["BEGIN IMMEDIATE"]
+
+
+BUMP = """
+import sys
+from sqlalchemy import text
+from trainer.db.session import make_engine
+engine = make_engine(sys.argv[1])
+for _ in range(40):
+    with engine.begin() as conn:
+        n = conn.execute(text("SELECT n FROM counter")).scalar_one()
+        conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+"""
+
+
+def test_processes_sharing_the_file_queue_on_its_lock_file(tmp_path: Path) -> None:
+    engine = _counter_engine(tmp_path)
+    url = str(engine.url)
+    procs = [subprocess.Popen([sys.executable, "-c", BUMP, url], stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 120
+    assert (tmp_path / "gate.db.lock").exists()
+    engine.dispose()

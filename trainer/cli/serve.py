@@ -14,7 +14,7 @@ def register(sub: SubParsers) -> None:
     p.add_argument("--host", default=None, help="address to bind (default 127.0.0.1, or SPIN_TRAINER_HOST)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000, or SPIN_TRAINER_PORT)")
     p.add_argument("--workers", type=int, default=1,
-                   help="worker processes (several need a shared database such as PostgreSQL)")
+                   help="worker processes (on SQLite they take turns to write, through <database>.lock)")
     p.add_argument("--access-log", action="store_true", default=None,
                    help="print a line per request (default: SPIN_TRAINER_ACCESS_LOG, off)")
     p.add_argument("--no-migrate", action="store_true", help="do not run database migrations first")
