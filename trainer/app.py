@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
         app.state.ctx = ctx
-        # Streamed replies hold a worker thread while the model speaks: allow many at once.
+        # Sync handlers, dependencies and DB work run on worker threads (streamed replies hold none): headroom.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         for problem in ctx.persona_problems:

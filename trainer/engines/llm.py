@@ -11,17 +11,20 @@ Streaming: `stream_reply(request)` returns a `StreamedReply`; iterate it for
 text pieces, then read `.reply` (a `VoiceReply` with model and tokens, or the
 scripted fallback with a notice) and `.replaced` (True when pieces already
 shown must be replaced by `.reply.text`, because the model broke off mid-reply).
+`astream_reply(request)` is the same on the event loop (`AsyncStreamedReply`, in
+llm_async), for the web server; the sync stream serves the command line.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -30,6 +33,9 @@ from trainer.engines.base import VoiceReply, VoiceRequest
 from trainer.engines.faults import Failure, RetryPolicy, StreamBroken, classify, notice
 from trainer.engines.scripted import ScriptedEngine
 from trainer.personas.state import owned_by, qualified
+
+if TYPE_CHECKING:
+    from trainer.engines.llm_async import AsyncStreamedReply
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
 HISTORY_TURNS = 6  # previous turns the model sees
@@ -205,8 +211,13 @@ class LLMEngine:
     def __init__(self, client: Any, model: str, fallback: ScriptedEngine | None = None, *,
                  policy: RetryPolicy | None = None, timeout_s: float | None = None, temperature: float = 0.7,
                  max_tokens: int = 160, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, async_client: Any = None,
+                 asleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.client = client
+        # The web server streams through an `openai.AsyncOpenAI`; made on first use, inside the server's loop.
+        self._async_client = async_client
+        self._async_loop: asyncio.AbstractEventLoop | None = None  # the loop `_async_client` was made in
+        self.asleep = asleep
         self.model = model
         self.fallback = fallback or ScriptedEngine()
         self.policy = policy or RetryPolicy()
@@ -276,19 +287,36 @@ class LLMEngine:
         """The pieces of `stream_reply(request)`; use `stream_reply` to learn the model, tokens and notice."""
         return iter(self.stream_reply(request))
 
+    def astream_reply(self, request: VoiceRequest) -> AsyncStreamedReply:
+        """`stream_reply` on the event loop: no worker thread is held while the model speaks.
 
-class StreamedReply:
-    """One streamed client line, single use.
+        Call it inside the loop that will iterate the reply: the async client is made there.
+        """
+        from trainer.engines.llm_async import AsyncStreamedReply
 
-    Iterating yields text pieces as they arrive (retries happen before the first
-    piece; when every try failed the scripted line is yielded in pieces instead).
-    After the iteration ends, `reply` is the `VoiceReply` to store: engine "llm"
-    with model and token counts (None when the server sent no usage), or the
-    scripted line with `notice` set. `replaced` is True when the model broke off
-    after some pieces were shown: the shown text must be replaced by `reply.text`.
-    Reading `reply` early drains the rest of the stream; `close()` stops it, and the
-    scripted line with a notice becomes the reply.
-    """
+        return AsyncStreamedReply(self, self.async_client(), request)
+
+    def async_client(self) -> Any:
+        """The async twin of `client` (same server, key and timeout, no retries of its own), one per loop."""
+        loop = asyncio.get_running_loop()  # outside a loop this raises: the client must belong to one
+        if self._async_client is None or self._async_loop not in (None, loop):
+            import openai
+
+            c = self.client
+            self._async_client = openai.AsyncOpenAI(api_key=c.api_key, base_url=c.base_url, timeout=c.timeout,
+                                                    max_retries=0)
+            self._async_loop = loop
+        return self._async_client
+
+    async def aclose(self) -> None:
+        """Close the async client's connections (at server shutdown); a later stream makes a new one."""
+        client, self._async_client, self._async_loop = self._async_client, None, None
+        if client is not None:
+            await client.close()
+
+
+class _Reply:
+    """What a streamed reply records, and its steps that do no I/O: shared by the sync and async streams."""
 
     def __init__(self, engine: LLMEngine, request: VoiceRequest) -> None:
         self._engine = engine
@@ -300,28 +328,10 @@ class StreamedReply:
         self.first_piece_ms: float | None = None  # from the start of the turn to the first piece shown
         self.total_ms: float | None = None
         self._started = engine.clock()
-        self._pieces = self._run()
-
-    def __iter__(self) -> Iterator[str]:
-        return self._pieces
 
     @property
     def done(self) -> bool:
         return self._reply is not None
-
-    @property
-    def reply(self) -> VoiceReply:
-        if self._reply is None:
-            for _ in self._pieces:
-                pass
-        if self._reply is None:  # the generator was closed before it began
-            self._give_up(Failure("closed", "closed before the first try"), self._engine.fallback.compose(
-                self._request), given=False)
-        assert self._reply is not None
-        return self._reply
-
-    def close(self) -> None:
-        self._pieces.close()
 
     def _elapsed_ms(self) -> float:
         return (self._engine.clock() - self._started) * 1000
@@ -335,6 +345,81 @@ class StreamedReply:
         self.replaced = given
         self._done(self._engine.fallback_reply(line, self._request, failure))
 
+    def _never_started(self) -> None:
+        """The stream was closed before its first try: the scripted line with a notice is the reply."""
+        if self._reply is None:
+            self._give_up(Failure("closed", "closed before the first try"), self._engine.fallback.compose(
+                self._request), given=False)
+
+    def _take(self, chunks: _Chunks, chunk: Any) -> str:
+        """One chunk in: the text to show now (may be empty)."""
+        piece = chunks.add(chunk)
+        if piece and self.first_piece_ms is None:
+            self.first_piece_ms = self._elapsed_ms()
+        return piece
+
+    def _check_deadline(self) -> None:
+        if self._engine.clock() - self._started > self._engine.policy.deadline_s:
+            raise StreamBroken("deadline", "the reply took longer than the turn's deadline")
+
+    def _complete(self, chunks: _Chunks) -> None:
+        """The stream ended: keep the model's reply, or raise why it cannot stand."""
+        if chunks.finish is None:
+            raise StreamBroken("cut", "the stream ended without a finish reason")
+        if not chunks.text:
+            raise StreamBroken("empty", "the reply has no text")
+        eng = self._engine
+        self._done(VoiceReply(text=chunks.text, engine=eng.name, model=chunks.model or eng.model,
+                              tokens_in=chunks.tokens_in, tokens_out=chunks.tokens_out))
+
+    def _after_failure(self, exc: Exception, line: str, *, given: bool) -> float | None:
+        """The wait before another try, or None when the scripted line has taken over (after pieces: no retry)."""
+        failure = classify(exc)
+        if given and failure.kind == "connection":
+            failure = Failure("cut", failure.detail)
+        elapsed = self._engine.clock() - self._started
+        pause = None if given else self._engine.policy.next_wait(self.attempts, failure, elapsed)
+        if pause is None:
+            self._give_up(failure, line, given=given)
+        return pause
+
+    def _stopped(self, line: str, *, given: bool) -> None:
+        if self._reply is None:  # the consumer stopped the stream early
+            self._give_up(Failure("closed", "the consumer closed the stream"), line, given=given)
+
+
+class StreamedReply(_Reply):
+    """One streamed client line, single use.
+
+    Iterating yields text pieces as they arrive (retries happen before the first
+    piece; when every try failed the scripted line is yielded in pieces instead).
+    After the iteration ends, `reply` is the `VoiceReply` to store: engine "llm"
+    with model and token counts (None when the server sent no usage), or the
+    scripted line with `notice` set. `replaced` is True when the model broke off
+    after some pieces were shown: the shown text must be replaced by `reply.text`.
+    Reading `reply` early drains the rest of the stream; `close()` stops it, and the
+    scripted line with a notice becomes the reply.
+    """
+
+    def __init__(self, engine: LLMEngine, request: VoiceRequest) -> None:
+        super().__init__(engine, request)
+        self._pieces = self._run()
+
+    def __iter__(self) -> Iterator[str]:
+        return self._pieces
+
+    @property
+    def reply(self) -> VoiceReply:
+        if self._reply is None:
+            for _ in self._pieces:
+                pass
+        self._never_started()  # the generator was closed before it began
+        assert self._reply is not None
+        return self._reply
+
+    def close(self) -> None:
+        self._pieces.close()
+
     def _run(self) -> Generator[str, None, None]:
         eng, request = self._engine, self._request
         line = eng.fallback.compose(request)
@@ -347,35 +432,20 @@ class StreamedReply:
                     stream = eng.client.chat.completions.create(**eng.params(request, line, stream=True))
                     try:
                         for chunk in stream:
-                            piece = chunks.add(chunk)
-                            if piece:
-                                if self.first_piece_ms is None:
-                                    self.first_piece_ms = self._elapsed_ms()
+                            if piece := self._take(chunks, chunk):
                                 given = True
                                 yield piece
-                            if eng.clock() - self._started > eng.policy.deadline_s:
-                                raise StreamBroken("deadline", "the reply took longer than the turn's deadline")
+                            self._check_deadline()
                     finally:
                         _close(stream)
-                    if chunks.finish is None:
-                        raise StreamBroken("cut", "the stream ended without a finish reason")
-                    if not chunks.text:
-                        raise StreamBroken("empty", "the reply has no text")
-                    self._done(VoiceReply(text=chunks.text, engine=eng.name, model=chunks.model or eng.model,
-                                          tokens_in=chunks.tokens_in, tokens_out=chunks.tokens_out))
+                    self._complete(chunks)
                     return
                 except Exception as exc:
-                    failure = classify(exc)
-                    if given and failure.kind == "connection":
-                        failure = Failure("cut", failure.detail)
-                    elapsed = eng.clock() - self._started
-                    pause = None if given else eng.policy.next_wait(self.attempts, failure, elapsed)
+                    pause = self._after_failure(exc, line, given=given)
                     if pause is None:
-                        self._give_up(failure, line, given=given)
                         if not given:
                             yield from _WORDS.findall(line)
                         return
                     eng.sleep(pause)
         finally:
-            if self._reply is None:  # the consumer stopped the stream early
-                self._give_up(Failure("closed", "the consumer closed the stream"), line, given=given)
+            self._stopped(line, given=given)

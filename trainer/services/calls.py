@@ -215,12 +215,31 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
 
 
+def settle_label(db: Session, call: Call, text: str, max_chars: int, classifier: conversation.Classifier
+                 ) -> conversation.Classifier:
+    """Label the line before the turn's writing transaction when the classifier may ask a model.
+
+    Only the offline classifier is pure and instant. Any other (an LLM confirming unsure labels) is
+    asked with the transaction closed, so a slow model never holds SQLite's write lock or a pooled
+    connection; the turn then reuses its answer. A line stored meanwhile by a twin request makes
+    the insert clash on the turn index: a 409, as for any race.
+    """
+    if classifier is classify:
+        return classifier
+    lang = check_lang(call.lang)
+    context = tuple(history_of(call))[-conversation.CONTEXT_TURNS:]
+    db.commit()
+    settled = classifier(clean_text(text, max_chars), context, lang)
+    return lambda _text, _context, _lang: settled
+
+
 def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
                       classifier: conversation.Classifier = classify) -> Pending | TurnPair:
     """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin)."""
     again = replayed(db, call, request_key)
     if again is not None:
         return again
+    classifier = settle_label(db, call, text, max_chars, classifier)
     raced = CallError(409, "another line of this call was being stored at the same moment; send yours again")
     if request_key is None:
         # Nothing to look up after a race, so no SAVEPOINT (two round trips a turn): a clash on the

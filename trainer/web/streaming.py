@@ -8,24 +8,31 @@ Server-sent events, in order:
   event: error    data: {"detail": message}        (instead of done, if storing the reply failed)
 The trainee turn and the director's decision are committed before the engine
 speaks, so a reply that fails midway never loses the trainee's words.
+An `instant` engine (the scripted one: no I/O, it cannot fail midway) speaks
+inside that same transaction, so the turn is one commit; the events are the same.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from trainer import conversation
 from trainer.db.models import Call
 from trainer.db.session import unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest
+from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
@@ -41,30 +48,41 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def speak_streaming(engine: Engine, request: VoiceRequest) -> Generator[str | conversation.Spoken, None, None]:
+async def speak_streaming(engine: Engine, request: VoiceRequest
+                          ) -> AsyncGenerator[str | conversation.Spoken, None]:
     """Yield the reply's pieces, then the finished `Spoken` (words, model, tokens, latency).
 
-    If the consumer stops early (the browser went away), the engine's stream is closed and the
-    finished line is still produced by `finish`, so the turn is stored all the same.
+    An engine with `astream_reply` (the LLM) is read on the event loop, holding no worker thread while
+    the model speaks; an `instant` engine (the scripted one: no I/O) is read in place; any other
+    engine's `stream` may block, so it is read on worker threads.
+    If the consumer stops early (the browser went away), the engine's stream is closed.
     """
     started = time.perf_counter()
-    stream_reply = getattr(engine, "stream_reply", None)
-    if callable(stream_reply):
-        streamed = stream_reply(request)
+    astream_reply = getattr(engine, "astream_reply", None)
+    if callable(astream_reply):
+        streamed = astream_reply(request)
         try:
-            yield from streamed
+            async for piece in streamed:
+                yield piece
         finally:
             if not streamed.done:
-                streamed.close()
+                with anyio.CancelScope(shield=True):
+                    await streamed.aclose()
         reply: VoiceReply = streamed.reply
     else:
         pieces = []
-        for piece in engine.stream(request):
+        words = engine.stream(request)
+        async for piece in _inline(words) if getattr(engine, "instant", False) else iterate_in_threadpool(words):
             pieces.append(piece)
             yield piece
         reply = VoiceReply(text="".join(pieces).strip(), engine=engine.name)
     yield conversation.Spoken(decision=request.decision, reply=reply,
                               latency_ms=(time.perf_counter() - started) * 1000)
+
+
+async def _inline(pieces: Iterator[str]) -> AsyncIterator[str]:
+    for piece in pieces:
+        yield piece
 
 
 def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversation.Spoken | None
@@ -74,32 +92,47 @@ def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversati
         assert call is not None
         trainee = next(t for t in call.turns if t.index == trainee_index)
         pair = call_service.finish_turn(db, Pending(call=call, trainee=trainee, decision=None, request=None),
-                                        spoken, current_rubric(db, ctx.rubric))
+                                        spoken, lambda: current_rubric(db, ctx.rubric))
         return {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
 
 
-def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], request: VoiceRequest | None,
-            trainee_index: int) -> Iterator[str]:
-    yield sse("trainee", pending_turn)
+async def _stored(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversation.Spoken | None
+                  ) -> dict[str, Any]:
+    """`_store` on a worker thread. Shielded: once begun it finishes even if the browser leaves.
+
+    Not counted in `ctx.db_slots` (the pool keeps room for it above the slots): a finished reply
+    queueing behind new turns for a slot doubled the p95 turn time under load.
+    """
+    with anyio.CancelScope(shield=True):
+        done = await run_in_threadpool(_store, ctx, call_id, trainee_index, spoken)
+    return done
+
+
+async def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], request: VoiceRequest | None,
+                  trainee_index: int) -> AsyncIterator[str]:
     spoken: conversation.Spoken | None = None
     streamed: list[str] = []
-    if request is not None:
-        pieces = speak_streaming(ctx.engine, request)
-        try:
-            for item in pieces:
+    pieces = speak_streaming(ctx.engine, request) if request is not None else None
+    try:
+        yield sse("trainee", pending_turn)
+        if pieces is not None:
+            async for item in pieces:
                 if isinstance(item, str):
                     streamed.append(item)
                     yield sse("token", {"text": item})
                 else:
                     spoken = item
-        except GeneratorExit:
-            # The browser left mid-reply: close the engine's stream and still store the line.
-            pieces.close()
+    except (GeneratorExit, asyncio.CancelledError):
+        # The browser left mid-reply (the response task is cancelled, or this generator closed):
+        # close the engine's stream and still store the line.
+        with anyio.CancelScope(shield=True):
+            if pieces is not None:
+                await pieces.aclose()
             with contextlib.suppress(Exception):
-                _store(ctx, call_id, trainee_index, _closed(request))
-            raise
+                await _stored(ctx, call_id, trainee_index, _closed(request) if request is not None else None)
+        raise
     try:
-        done = _store(ctx, call_id, trainee_index, spoken)
+        done = await _stored(ctx, call_id, trainee_index, spoken)
     except Exception:
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
@@ -108,10 +141,13 @@ def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], request
     yield sse("done", done)
 
 
+async def _replayed(events: list[str]) -> AsyncIterator[str]:
+    for event in events:
+        yield event
+
+
 def _closed(request: VoiceRequest) -> conversation.Spoken:
     """The line stored for a reply the trainee did not wait for: the scripted words of the decision."""
-    from trainer.engines.scripted import ScriptedEngine
-
     spoken = conversation.speak_request(ScriptedEngine(), request)
     notice = call_service.INTERRUPTED.get(request.lang, call_service.INTERRUPTED["en"])
     return dataclasses.replace(spoken, reply=dataclasses.replace(spoken.reply, notice=notice))
@@ -132,11 +168,34 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
             replay = [sse("trainee", trainee_json(pending.trainee)),
                       sse("done", {"client": client_json(pending.client), "ended": call.ended,
                                    "state": call.state})]
-            return StreamingResponse(iter(replay), media_type="text/event-stream")
+            return StreamingResponse(_replayed(replay), media_type="text/event-stream")
     except CallError as exc:
         raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     first = trainee_json(pending.trainee)
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     # The request's session commits when this function returns, before the body streams.
+    if getattr(ctx.engine, "instant", False):
+        return StreamingResponse(_replayed(_spoken_at_once(db, ctx, pending, first)),
+                                 media_type="text/event-stream", headers=headers)
     return StreamingResponse(_events(ctx, call.id, first, pending.request, pending.trainee.index),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+                             media_type="text/event-stream", headers=headers)
+
+
+def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, first: dict[str, Any]) -> list[str]:
+    """All the events of a turn voiced by an `instant` engine (the scripted one: no I/O, cannot stall).
+
+    It speaks inside the turn's own transaction, as in `take_turn`: one commit for the whole turn
+    instead of a second transaction for the reply.
+    """
+    pieces: list[str] = []
+    spoken: conversation.Spoken | None = None
+    if pending.request is not None:
+        started = time.perf_counter()
+        pieces = list(ctx.engine.stream(pending.request))
+        reply = VoiceReply(text="".join(pieces).strip(), engine=ctx.engine.name)
+        spoken = conversation.Spoken(decision=pending.request.decision, reply=reply,
+                                     latency_ms=(time.perf_counter() - started) * 1000)
+    pair = call_service.finish_turn(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
+    done: dict[str, Any] = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
+    done["replaced"] = bool(done["client"]) and done["client"]["text"] != "".join(pieces).strip()
+    return [sse("trainee", first), *(sse("token", {"text": piece}) for piece in pieces), sse("done", done)]
