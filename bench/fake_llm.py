@@ -7,7 +7,8 @@ request arrived, then one word every 1/tokens-per-s seconds, on an absolute sche
 machine does not stretch it. The reply's last word is `#N`, the request's number, so a bench can match
 the turn it saw with the fake's own timings. GET /_timings returns, for every request, its number and
 the monotonic times (CLOCK_MONOTONIC, shared by every process on the machine) when it arrived, when its
-first word and its last byte were written. GET /healthz answers ok. Plain asyncio, no dependencies:
+first word and its last byte were written. A request with a JSON schema (the classifier's check of an
+unsure label) gets a valid JSON object, as from a server with structured output. GET /healthz answers ok. Plain asyncio, no dependencies:
 one process serves hundreds of concurrent streams on loopback.
 """
 
@@ -107,7 +108,7 @@ async def _stream(fake: Fake, writer: asyncio.StreamWriter, request: dict[str, A
 async def _whole(fake: Fake, writer: asyncio.StreamWriter, request: dict[str, Any], number: int,
                  arrived: float) -> None:
     await asyncio.sleep(max(0.0, arrived + fake.reply_s - time.monotonic()))
-    text = " ".join(fake.reply_words(number))
+    text = _json_answer(request) or " ".join(fake.reply_words(number))
     body = {"id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
             "model": request.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
@@ -116,6 +117,17 @@ async def _whole(fake: Fake, writer: asyncio.StreamWriter, request: dict[str, An
     await writer.drain()
     end = time.monotonic()
     fake.timings.append({"n": number, "arrived": arrived, "first": end, "end": end})
+
+
+def _json_answer(request: dict[str, Any]) -> str | None:
+    """A request with a JSON schema (the classifier's check of an unsure label) gets a valid object, as a
+    real server with structured output gives: the first label the schema allows, confidence 0.9."""
+    fmt = request.get("response_format") or {}
+    schema = (fmt.get("json_schema") or {}).get("schema") if fmt.get("type") == "json_schema" else None
+    if not isinstance(schema, dict):
+        return None
+    labels = (schema.get("properties", {}).get("label") or {}).get("enum") or ["other"]
+    return json.dumps({"label": labels[0], "confidence": 0.9, "reason": "bench fake"})
 
 
 def handler(fake: Fake) -> Any:
