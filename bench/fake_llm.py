@@ -8,8 +8,8 @@ machine does not stretch it. The reply's last word is `#N`, the request's number
 the turn it saw with the fake's own timings. GET /_timings returns, for every request, its number and
 the monotonic times (CLOCK_MONOTONIC, shared by every process on the machine) when it arrived, when its
 first word and its last byte were written. A request with a JSON schema (the classifier's check of an
-unsure label) gets a valid JSON object, as from a server with structured output. GET /healthz answers ok. Plain asyncio, no dependencies:
-one process serves hundreds of concurrent streams on loopback.
+unsure label) gets a valid JSON object, as from a server with structured output. GET /healthz answers
+ok. Plain asyncio, no dependencies: one process serves hundreds of concurrent streams on loopback.
 """
 
 from __future__ import annotations
