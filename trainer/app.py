@@ -27,6 +27,7 @@ from trainer.engines.factory import build_classifier, build_engine
 from trainer.scoring.rubric import load_rubric
 from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
+from trainer.spin.classifier import warm_up as warm_up_classifier
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
 from trainer.web.gate import SetupGateAndHeaders
@@ -54,6 +55,7 @@ def build_context(settings: Settings) -> AppContext:
                      secret_key=settings.resolved_secret_key(), messages=messages,
                      classifier=build_classifier(settings),
                      db_slots=asyncio.Semaphore(settings.effective_db_concurrency))
+    warm_up_classifier()
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)
         ctx.has_users = accounts.user_count(db) > 0

@@ -123,27 +123,30 @@ def test_deterministic_and_classify_many() -> None:
 
 def test_fast_enough() -> None:
     items = load_corpus(split="train")
-    classify(items[0].text)  # compile the regexes once
+    classify(items[0].text)  # compile the regexes, load the model and the sentence encoder once
     start = time.perf_counter()
     for item in items:
         classify(item.text, item.context, item.lang)
     per_item_ms = (time.perf_counter() - start) * 1000 / len(items)
-    assert per_item_ms < 5.0
+    # ~3 ms on a quiet core (lexical features + a sentence vector per segment); the budget is 20 ms at p95,
+    # and the mean stays under half of it even on a busy shared machine.
+    assert per_item_ms < 10.0
 
 
-# Floors: the held-out macro-F1 of the hybrid measured when round 3 closed (en 0.896, ru 0.859 on the
+# Floors: the held-out macro-F1 of the hybrid measured when round 4 closed (en 0.957, ru 0.915 on the
 # 376-per-language split) minus a margin. The rules alone score en 0.761, ru 0.713 there.
-HELDOUT_FLOOR = {"en": 0.87, "ru": 0.83}
+HELDOUT_FLOOR = {"en": 0.93, "ru": 0.89}
 
 
-def test_hybrid_beats_rules_on_heldout() -> None:
+def test_hybrid_beats_the_other_approaches_on_heldout() -> None:
+    """The comparison in docs/classifier.md: the kept approach is the best one."""
     items = load_corpus(split="heldout")
     gold = [group_of(item.label) for item in items]
     scores = {}
-    for approach in ("rules", "hybrid"):
+    for approach in ("rules", "lexical", "embedding", "hybrid"):
         pred = [group_of(classify_with(i.text, i.context, i.lang, approach).label) for i in items]
         scores[approach] = macro_f1(gold, pred, GROUPS)
-    assert scores["hybrid"] > scores["rules"]
+    assert scores["hybrid"] > max(scores["rules"], scores["lexical"], scores["embedding"])
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])

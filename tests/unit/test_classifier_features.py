@@ -106,3 +106,84 @@ def test_cue_fixes_found_by_cross_validation() -> None:
     assert read_context((ContextTurn("client", "Текущая система постоянно подводит."),))[0]
     assert read_context((ContextTurn("client", "The supplier let us down twice."),))[0]
     assert not read_context((ContextTurn("client", "У нас четыре крана."),))[0]
+
+
+def test_sentence_vectors_are_normalised_cached_and_batch_equal() -> None:
+    import numpy as np
+
+    from trainer.spin.embed import DIM, embed, embed_many
+
+    texts = ["How often do your trucks break down?", "Как часто ломаются погрузчики?", ""]
+    one = [embed(t) for t in texts]
+    assert one[0].shape == (DIM,) and abs(float(np.linalg.norm(one[0])) - 1.0) < 1e-4
+    assert not one[2].any()  # no text, no vector
+    assert np.array_equal(embed(texts[0]), one[0])
+    assert np.allclose(embed_many(texts), np.stack(one), atol=1e-5)
+    # The vector carries meaning across languages: the same question in Russian is closer than another one.
+    assert float(one[0] @ one[1]) > float(one[0] @ embed("Who signs off a purchase like this?"))
+
+
+@pytest.mark.parametrize("approach", ["lexical", "embedding", "hybrid"])
+def test_every_learned_approach_ships_weights_and_labels(approach: str) -> None:
+    from trainer.spin.classifier import classify_with
+    from trainer.spin.model import shipped, uses_embeddings
+
+    model = shipped(approach)
+    assert model.approach == approach and (model.dense is not None) == uses_embeddings(approach)
+    assert classify_with("How often do the scanners break down?", (), "en", approach).label is Label.PROBLEM
+    assert classify_with("Сколько у вас складов?", (), "ru", approach).label is Label.SITUATION
+
+
+def test_hybrid_features_hold_the_lexical_ones_and_the_vectors_the_client_turn() -> None:
+    from trainer.spin.hybrid import segment_vector
+
+    ctx = (ContextTurn("client", "The crane breaks down twice a month."),)
+    item = rule_pass("What does that cost you?", ctx, "en")[0]
+    lexical, embedding = segment_features(item, "lexical"), segment_features(item, "embedding")
+    assert set(embedding) < set(lexical) and "wcost" in lexical and "wcost" not in embedding
+    vector = segment_vector(item)
+    assert vector.shape == (1024,) and vector[512:].any()
+    assert not segment_vector(rule_pass("What does that cost you?", (), "en")[0])[512:].any()
+
+
+def test_fit_learns_from_vectors_alone() -> None:
+    """The dense part of the model is trained: an embedding-only model separates two kinds of question."""
+    from trainer.spin.train import fit, training_rows
+
+    rows = training_rows(_tiny_corpus(), "embedding")
+    model = fit(rows, "embedding")
+    assert model.dense is not None and model.dense.shape == (1024, len(Label)) and float(abs(model.dense).max()) > 0
+    from trainer.spin.classifier import classify_with
+
+    got = classify_with("How often do the forklifts break down?", (), "en", "embedding", model).label
+    assert got is Label.PROBLEM
+
+
+def test_training_copies_after_a_client_turn() -> None:
+    from trainer.spin.augment import CLIENT_FACTS, difficulty_turns, with_client_turns
+
+    implication = CorpusItem("What does that cost you?", "en", Label.IMPLICATION, "hand",
+                             (ContextTurn("client", "The crane breaks down a lot."),))
+    pool = difficulty_turns([implication])
+    assert pool == {"en": ["The crane breaks down a lot."], "ru": []}
+    problem = CorpusItem("How often do the scanners jam?", "en", Label.PROBLEM, "hand")
+    copies = with_client_turns(problem, pool)
+    assert len(copies) == 1 and copies[0].label is Label.PROBLEM and copies[0].context[0].text in CLIENT_FACTS["en"]
+    assert copies == with_client_turns(problem, pool)  # deterministic
+    assert with_client_turns(implication, pool) == []  # lines with context are kept as written
+    assert with_client_turns(CorpusItem("Understood.", "en", Label.OBJECTION_RESPONSE), pool) == []
+    # No plain fact puts a problem or an objection on the table for the rules.
+    for lang, facts in CLIENT_FACTS.items():
+        for fact in facts:
+            assert read_context((ContextTurn("client", fact),)) == (False, False), (lang, fact)
+
+
+@pytest.mark.parametrize(("text", "client", "label"), [
+    ("How often do the scanners break down?", "We have three sites, all in the north.", Label.PROBLEM),
+    ("How many people work in the warehouse?", "Sure, go ahead.", Label.SITUATION),
+    ("Как часто ломаются сканеры?", "У нас три площадки, все на севере.", Label.PROBLEM),
+    ("Сколько человек работает на складе?", "Да, спрашивайте.", Label.SITUATION),
+])
+def test_a_client_turn_without_a_difficulty_does_not_make_an_implication(text: str, client: str,
+                                                                          label: Label) -> None:
+    assert classify(text, (ContextTurn("client", client),)).label is label

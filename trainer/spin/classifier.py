@@ -65,7 +65,7 @@ _LATER_BONUS = 0.2  # a later question wins unless an earlier one is clearly str
 _LABEL_ORDER = {label: i for i, label in enumerate(Label)}
 #: The approach `classify` uses; see docs/classifier.md for the comparison that chose it.
 APPROACH = "hybrid"
-APPROACHES = ("rules", "hybrid")
+APPROACHES = ("rules", "lexical", "embedding", "hybrid")
 
 
 def _lexicon(lang: Lang) -> Lexicon:
@@ -261,7 +261,8 @@ def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None =
 
 def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, approach: str,
                   model: LinearModel | None = None) -> Classification:
-    """`classify` with an explicit approach: "rules" (lexical cues only) or "hybrid" (learned model + rules).
+    """`classify` with an explicit approach: "rules" (lexical cues only) or a learned one on top of the rules:
+    "lexical" (n-gram features), "embedding" (sentence vectors) or "hybrid" (both).
 
     `model` replaces the shipped weights (cross-validation trains one per fold).
     """
@@ -271,10 +272,10 @@ def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, 
     if not inputs:
         return Classification(Label.OTHER, 0.0, lex.reasons["empty"], lang, ())
     scored = [item.scored for item in inputs]
-    if approach == "hybrid":
-        from trainer.spin.hybrid import relabel  # numpy is only imported when the model is used
+    if approach != "rules":
+        from trainer.spin.hybrid import relabel_all  # numpy is only imported when the model is used
 
-        scored = [relabel(item, lang, model) for item in inputs]
+        scored = relabel_all(inputs, lang, model, approach)
     index, to_pitch = _pick_primary(scored)
     main = scored[index].segment
     label, confidence, reason = main.label, main.confidence, main.reason
@@ -290,3 +291,9 @@ def classify_with(text: str, context: Sequence[ContextTurn], lang: Lang | None, 
 def classify_many(texts: Iterable[str], lang: Lang | None = None) -> list[Classification]:
     """Label independent utterances (no context between them)."""
     return [classify(text, (), lang) for text in texts]
+
+
+def warm_up() -> None:
+    """Load the learned model and its sentence encoder now (about a second), so that a server's first
+    labelled turn does not wait for them."""
+    classify("Hello, how do you handle deliveries today?", (), "en")

