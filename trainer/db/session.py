@@ -65,9 +65,25 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     session = factory()
     try:
         yield session
+    except BaseException:
+        rollback_and_close(session)
+        raise
+    commit_and_close(session)
+
+
+def commit_and_close(session: Session) -> None:
+    """Commit, or roll back if the commit fails; close either way (the web layer does both in one thread hop)."""
+    try:
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.close()
+
+
+def rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
     finally:
         session.close()

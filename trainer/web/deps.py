@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from trainer.db.models import User
+from trainer.db.session import commit_and_close, rollback_and_close
 from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
 from trainer.services.rubric_admin import current_rubric
@@ -32,36 +33,18 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 async def get_db(ctx: Ctx) -> AsyncIterator[Session]:
     """One session per request: commit when the handler returns, roll back on any error.
 
-    At most `DB_SLOTS` requests hold a session at once: a request waits here, on the event loop, rather
-    than in a worker thread, so threads never all sit waiting for pool connections that other requests,
-    themselves waiting for a thread, are holding.
+    At most `Settings.effective_db_concurrency` requests hold a session at once: a request waits here,
+    on the event loop, rather than in a worker thread, so threads never all sit waiting for pool
+    connections that other requests, themselves waiting for a thread, are holding.
     """
     async with ctx.db_slots:
         session = ctx.sessions()
         try:
             yield session
         except BaseException:
-            await run_in_threadpool(_rollback_and_close, session)
+            await run_in_threadpool(rollback_and_close, session)
             raise
-        await run_in_threadpool(_commit_and_close, session)
-
-
-def _commit_and_close(session: Session) -> None:
-    """One thread hop for both (each hop costs a wake-up of a worker and of the event loop)."""
-    try:
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-
-
-def _rollback_and_close(session: Session) -> None:
-    try:
-        session.rollback()
-    finally:
-        session.close()
+        await run_in_threadpool(commit_and_close, session)
 
 
 DB = Annotated[Session, Depends(get_db, scope="function")]
