@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
@@ -51,7 +52,14 @@ def run(engine: LLMEngine, body: Callable[[LLMEngine], Awaitable[T]]) -> T:
         finally:
             await engine.aclose()
 
-    return asyncio.run(main())
+    return in_fresh_thread(lambda: asyncio.run(main()))
+
+
+def in_fresh_thread(fn: Callable[[], T]) -> T:
+    """Call `fn` on a thread of its own: the main thread may already run an event loop (the browser
+    tests' Playwright keeps one for the session), and each of these tests wants a loop of its own."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(fn).result()
 
 
 def read_all(engine: LLMEngine, request: VoiceRequest) -> tuple[list[str], AsyncStreamedReply]:
@@ -267,7 +275,7 @@ def test_the_async_client_is_made_only_inside_a_loop_with_the_settings(fake: Fak
                              llm_model="tiny-settings", llm_timeout_s=1.5)
     engine = LLMEngine.from_settings(settings)
     with pytest.raises(RuntimeError):
-        engine.astream_reply(midcall_request())
+        in_fresh_thread(lambda: engine.astream_reply(midcall_request()))
 
     async def body(eng: LLMEngine) -> tuple[openai.AsyncOpenAI, str]:
         return eng.async_client(), (await eng.astream_reply(midcall_request()).areply()).model or ""
