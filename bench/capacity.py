@@ -35,6 +35,7 @@ from common import (
     arrival_times,
     bench_database,
     command_line,
+    counts,
     free_port,
     markdown_table,
     ms,
@@ -203,16 +204,6 @@ def run_echo(args: argparse.Namespace, workers: int) -> list[Step]:
             server.stop()
 
 
-def _counts(text: str) -> list[int]:
-    try:
-        counts = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, such as 1,2; got {text!r}") from None
-    if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"worker counts must be 1 or more; got {text!r}")
-    return counts
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
@@ -222,7 +213,7 @@ def main() -> int:
     parser.add_argument("--max", type=float, default=3000.0, help="highest rate to try")
     parser.add_argument("--slots", type=int, default=300, help="trainees the turns rotate over")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
-    parser.add_argument("--workers", type=_counts, default=[1, 2],
+    parser.add_argument("--workers", type=counts, default=[1, 2],
                         help="comma-separated worker process counts; the echo is served with the same count")
     parser.add_argument("--no-docs", action="store_true")
     args = parser.parse_args()

@@ -7,6 +7,7 @@ so the smoke test and `--help` stay fast.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime as dt
 import os
@@ -71,6 +72,18 @@ def verdict(value: float, limit: float, *, at_most: bool = True) -> str:
 
 
 # --- the load model ------------------------------------------------------------------------------
+
+def counts(text: str) -> list[int]:
+    """An argparse type: "10,50,200" -> [10, 50, 200], each at least 1, with an error that says how to write it."""
+    try:
+        out = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected whole numbers separated by commas, such as 10,50; got {text!r}"
+                                         ) from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(f"every count must be 1 or more; got {text!r}")
+    return out
+
 
 def start_offsets(n: int, spread_s: float) -> list[float]:
     """When each of `n` trainees begins: evenly over `spread_s`, so they do not speak in lockstep."""

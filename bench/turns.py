@@ -39,6 +39,7 @@ from common import (
     Summary,
     bench_database,
     command_line,
+    counts,
     free_port,
     markdown_table,
     ms,
@@ -327,7 +328,7 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trainees", default="10,50,200", help="comma-separated trainee counts")
+    parser.add_argument("--trainees", type=counts, default=[10, 50, 200], help="comma-separated trainee counts")
     parser.add_argument("--engine", choices=("scripted", "llm", "both"), default="scripted")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="sqlite")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of load per run")
@@ -340,7 +341,7 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the server (the thread holding the GIL) during each run (var/profile-*)")
     args = parser.parse_args()
-    sizes = [int(x) for x in args.trainees.split(",") if x.strip()]
+    sizes: list[int] = args.trainees
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     engines = ["scripted", "llm"] if args.engine == "both" else [args.engine]
     rows: list[Row] = []

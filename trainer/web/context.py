@@ -15,8 +15,6 @@ from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.web.i18n import Messages
 
-DB_SLOTS = 16  # the default of a bare context; the app sizes it from `Settings.effective_db_concurrency`
-
 
 @dataclass
 class AppContext:
@@ -29,8 +27,9 @@ class AppContext:
     secret_key: str
     messages: Messages
     classifier: Classifier
+    # Requests that may hold a DB session at once (`Settings.effective_db_concurrency`), below the pool size
+    # (trainer.db.session.POOL_SIZE).
+    db_slots: asyncio.Semaphore
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)
-    # Requests that may hold a DB session at once; below the pool size (trainer.db.session.POOL_SIZE).
-    db_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(DB_SLOTS))

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import anyio
@@ -53,8 +53,8 @@ async def speak_streaming(engine: Engine, request: VoiceRequest
     """Yield the reply's pieces, then the finished `Spoken` (words, model, tokens, latency).
 
     An engine with `astream_reply` (the LLM) is read on the event loop, holding no worker thread while
-    the model speaks; an `instant` engine (the scripted one: no I/O) is read in place; any other
-    engine's `stream` may block, so it is read on worker threads.
+    the model speaks; any other engine's `stream` may block, so it is read on worker threads (an
+    `instant` engine never comes here: `post_turn_stream` voices it inside the turn's transaction).
     If the consumer stops early (the browser went away), the engine's stream is closed.
     """
     started = time.perf_counter()
@@ -71,18 +71,24 @@ async def speak_streaming(engine: Engine, request: VoiceRequest
         reply: VoiceReply = streamed.reply
     else:
         pieces = []
-        words = engine.stream(request)
-        async for piece in _inline(words) if getattr(engine, "instant", False) else iterate_in_threadpool(words):
+        async for piece in iterate_in_threadpool(engine.stream(request)):
             pieces.append(piece)
             yield piece
-        reply = VoiceReply(text="".join(pieces).strip(), engine=engine.name)
+        reply = _joined(engine, pieces)
     yield conversation.Spoken(decision=request.decision, reply=reply,
                               latency_ms=(time.perf_counter() - started) * 1000)
 
 
-async def _inline(pieces: Iterator[str]) -> AsyncIterator[str]:
-    for piece in pieces:
-        yield piece
+def _joined(engine: Engine, pieces: list[str]) -> VoiceReply:
+    """The reply of an engine without a reply object of its own: its streamed pieces, joined."""
+    return VoiceReply(text="".join(pieces).strip(), engine=engine.name)
+
+
+def _done(stored: dict[str, Any], streamed: list[str]) -> str:
+    """The `done` event. A reply replaced mid-stream (the model failed after some pieces) must be shown
+    as stored: `replaced` tells the page to swap the streamed words for `client.text`."""
+    client = stored["client"]
+    return sse("done", {**stored, "replaced": bool(client) and client["text"] != "".join(streamed).strip()})
 
 
 def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversation.Spoken | None
@@ -136,9 +142,7 @@ async def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], r
     except Exception:
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
-    # A reply replaced mid-stream (the model failed after some pieces) must be shown as stored.
-    done["replaced"] = bool(done["client"]) and done["client"]["text"] != "".join(streamed).strip()
-    yield sse("done", done)
+    yield _done(done, streamed)
 
 
 async def _replayed(events: list[str]) -> AsyncIterator[str]:
@@ -192,10 +196,8 @@ def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, first: dict[
     if pending.request is not None:
         started = time.perf_counter()
         pieces = list(ctx.engine.stream(pending.request))
-        reply = VoiceReply(text="".join(pieces).strip(), engine=ctx.engine.name)
-        spoken = conversation.Spoken(decision=pending.request.decision, reply=reply,
+        spoken = conversation.Spoken(decision=pending.request.decision, reply=_joined(ctx.engine, pieces),
                                      latency_ms=(time.perf_counter() - started) * 1000)
     pair = call_service.finish_turn(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
-    done: dict[str, Any] = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
-    done["replaced"] = bool(done["client"]) and done["client"]["text"] != "".join(pieces).strip()
-    return [sse("trainee", first), *(sse("token", {"text": piece}) for piece in pieces), sse("done", done)]
+    stored = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
+    return [sse("trainee", first), *(sse("token", {"text": piece}) for piece in pieces), _done(stored, pieces)]
