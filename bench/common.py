@@ -181,6 +181,15 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used, from /proc/PID/stat, in seconds; NaN when gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 @dataclass
 class Process:
     """A child process on a loopback port, with its RSS sampled every half second."""
@@ -195,6 +204,10 @@ class Process:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def cpu(self) -> float:
+        """CPU seconds the process has used so far (user + system)."""
+        return cpu_seconds(self.proc.pid)
 
     def sample(self) -> None:
         value = rss_mb(self.proc.pid)

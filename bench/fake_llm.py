@@ -8,7 +8,9 @@ machine does not stretch it. The reply's last word is `#N`, the request's number
 the turn it saw with the fake's own timings. GET /_timings returns, for every request, its number and
 the monotonic times (CLOCK_MONOTONIC, shared by every process on the machine) when it arrived, when its
 first word and its last byte were written. A request with a JSON schema (the classifier's check of an
-unsure label) gets a valid JSON object, as from a server with structured output. GET /healthz answers
+unsure label) gets a valid JSON object, as from a server with structured output, after as long as a
+whole reply; its completion id is `chatcmpl-bench-N`, which the server keeps with the turn's label
+check, so a bench can subtract that wait too. GET /healthz answers
 ok. Plain asyncio, no dependencies: one process serves hundreds of concurrent streams on loopback.
 """
 
@@ -109,7 +111,7 @@ async def _whole(fake: Fake, writer: asyncio.StreamWriter, request: dict[str, An
                  arrived: float) -> None:
     await asyncio.sleep(max(0.0, arrived + fake.reply_s - time.monotonic()))
     text = _json_answer(request) or " ".join(fake.reply_words(number))
-    body = {"id": "chatcmpl-bench", "object": "chat.completion", "created": int(time.time()),
+    body = {"id": f"chatcmpl-bench-{number}", "object": "chat.completion", "created": int(time.time()),
             "model": request.get("model", "fake"),
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
             "usage": {"prompt_tokens": 300, "completion_tokens": fake.words, "total_tokens": 300 + fake.words}}

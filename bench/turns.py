@@ -54,6 +54,7 @@ from common import (
 )
 
 MARK = re.compile(r"#(\d+)\s*$")
+CHECK_ID = re.compile(r"chatcmpl-bench-(\d+)")  # bench/fake_llm.py numbers its completions
 TARGET_SCRIPTED_P95_MS = 30.0  # at 50 trainees
 TARGET_LLM_SERVER_P95_MS = 50.0  # at 200 trainees
 TARGET_FIRST_TOKEN_MS = 15.0
@@ -66,7 +67,9 @@ class Stats:
     ends: list[float] = field(default_factory=list)
     errors: Counter[str] = field(default_factory=Counter)
     fallbacks: int = 0
-    streamed: list[tuple[int, float, float, float]] = field(default_factory=list)  # (n, sent, first, done)
+    # (n, sent, first, done, label check n): the fake's numbers of the reply and of the label check (if any)
+    streamed: list[tuple[int, float, float, float, int | None]] = field(default_factory=list)
+    label_checks: int = 0  # turns whose label the model checked (not from the classifier's cache)
 
     def error(self, kind: str) -> None:
         self.errors[kind] += 1
@@ -101,6 +104,7 @@ async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text
     first = 0.0
     event = ""
     done: dict[str, Any] | None = None
+    checked: int | None = None
     async with client.stream("POST", f"/api/calls/{call_id}/turns/stream", json={"text": text},
                              headers=auth) as res:
         if res.status_code != 200:
@@ -113,6 +117,8 @@ async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text
             elif line.startswith("data:"):
                 if event == "token" and not first:
                     first = time.monotonic()
+                elif event == "trainee":
+                    checked = _label_check(json.loads(line[5:]))
                 elif event == "done":
                     done = json.loads(line[5:])
                 elif event == "error":
@@ -125,8 +131,10 @@ async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text
     if reply.get("notice"):
         load.stats.fallbacks += 1
     match = MARK.search(reply.get("text") or "")
+    if checked is not None:
+        load.stats.label_checks += 1
     if match and first:
-        load.stats.streamed.append((int(match.group(1)), sent, first, time.monotonic()))
+        load.stats.streamed.append((int(match.group(1)), sent, first, time.monotonic(), checked))
     return bool(done.get("ended"))
 
 
@@ -216,24 +224,38 @@ class Row:
     stats: Stats
     rss_peak: float
     rss_end: float
+    cpu_s: float  # the server's CPU time (user + system) during the load
     server_ms: list[float] = field(default_factory=list)
     first_ms: list[float] = field(default_factory=list)
     unmatched: int = 0
 
 
-def llm_overheads(streamed: list[tuple[int, float, float, float]], timings: list[dict[str, float]]
+def _label_check(trainee: dict[str, Any]) -> int | None:
+    """The fake's number of the request that checked this turn's label (None: no request was made)."""
+    check = trainee.get("check") or {}
+    found = CHECK_ID.fullmatch(str(check.get("completion_id") or ""))
+    return int(found.group(1)) if found and not check.get("cached") else None
+
+
+def llm_overheads(streamed: list[tuple[int, float, float, float, int | None]], timings: list[dict[str, float]]
                   ) -> tuple[list[float], list[float], int]:
-    """Server time (end-to-end minus the fake's time) and first-token overhead per matched turn, in ms."""
+    """Server time (end-to-end minus the fake's time) and first-token overhead per matched turn, in ms.
+
+    The fake's time is its reply's arrival-to-last-byte, plus, when the model checked the turn's label
+    first, that request's arrival-to-last-byte: both are the model's time, not the server's.
+    """
     by_n = {int(t["n"]): t for t in timings}
     server, first = [], []
     unmatched = 0
-    for n, sent, first_seen, done in streamed:
+    for n, sent, first_seen, done, checked in streamed:
         fake = by_n.get(n)
-        if fake is None:
+        label = by_n.get(checked) if checked is not None else None
+        if fake is None or (checked is not None and label is None):
             unmatched += 1
             continue
-        server.append(((done - sent) - (fake["end"] - fake["arrived"])) * 1000)
-        first.append(((first_seen - sent) - (fake["first"] - fake["arrived"])) * 1000)
+        label_s = label["end"] - label["arrived"] if label else 0.0
+        server.append(((done - sent) - (fake["end"] - fake["arrived"]) - label_s) * 1000)
+        first.append(((first_seen - sent) - (fake["first"] - fake["arrived"]) - label_s) * 1000)
     return server, first, unmatched
 
 
@@ -261,9 +283,11 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
                 load = Load(server.base, tokens, scripts, args.duration, args.think, stream=engine == "llm")
                 if args.profile:
                     profiler = _py_spy(server, data_dir, args, f"{db}-{engine}-{n}")
+                cpu_before = server.cpu()
                 elapsed = asyncio.run(run_load(load, n))
+                cpu_used = server.cpu() - cpu_before
                 server.sample()
-                row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last)
+                row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last, cpu_used)
                 if args.profile:
                     profiler.wait(180)
                 if fake is not None:
@@ -288,10 +312,10 @@ def _py_spy(server: Process, data_dir: Path, args: argparse.Namespace, name: str
 
 def table(rows: list[Row]) -> str:
     headers = ["db", "engine", "trainees", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
-               "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "target"]
+               "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn", "target"]
     llm = any(r.engine == "llm" for r in rows)
     if llm:
-        headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "fallbacks"]
+        headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "fallbacks", "label checks"]
     out = []
     for r in rows:
         s = r.stats
@@ -301,16 +325,17 @@ def table(rows: list[Row]) -> str:
         errors = sum(s.errors.values())
         cells: list[object] = [r.db, r.engine, r.trainees, t.count, f"{t.count / r.elapsed:.1f}", ms(t.p50),
                                ms(t.p95), ms(t.p99), ms(t.max), errors, ms(starts.p95), ms(ends.p95),
-                               f"{r.rss_peak:.0f}/{r.rss_end:.0f}"]
+                               f"{r.rss_peak:.0f}/{r.rss_end:.0f}", f"{r.cpu_s * 1000 / max(1, t.count):.1f}"]
         target = "-"
         if r.engine == "scripted" and r.trainees == 50:
             target = f"p95 <= {TARGET_SCRIPTED_P95_MS:g} ms: {verdict(t.p95, TARGET_SCRIPTED_P95_MS)}"
         if llm:
             server, first = Summary.of(r.server_ms), Summary.of(r.first_ms)
             if r.engine == "llm":
-                cells += [f"{ms(server.p50)}/{ms(server.p95)}", f"{ms(first.p50)}/{ms(first.p95)}", s.fallbacks]
+                cells += [f"{ms(server.p50)}/{ms(server.p95)}", f"{ms(first.p50)}/{ms(first.p95)}", s.fallbacks,
+                          s.label_checks]
             else:
-                cells += ["-", "-", "-"]
+                cells += ["-", "-", "-", "-"]
             if r.engine == "llm" and r.trainees == 200:
                 target = (f"0 errors: {verdict(errors, 0)}; server p95 <= {TARGET_LLM_SERVER_P95_MS:g} ms: "
                           f"{verdict(server.p95, TARGET_LLM_SERVER_P95_MS)}; first token <= "
@@ -361,8 +386,10 @@ def main() -> int:
             if engine == "llm":
                 body += (f"\n\nFake LLM: first word after {args.llm_first_token_ms:g} ms, {args.llm_words} words at "
                          f"{args.llm_tokens_per_s:g} words/s, streamed. Server time = end-to-end minus the fake's "
-                         "own arrival-to-last-byte time for that reply; first-token overhead = time to the first "
-                         "token event minus the fake's arrival-to-first-word time.")
+                         "own arrival-to-last-byte time for that reply (and for the label check, when the model "
+                         "checked an unsure label first, matched by completion id); first-token overhead = time "
+                         "to the first token event minus the fake's arrival-to-first-word time (and the label "
+                         "check's). The fake answers a label check in the time of a whole reply.")
             write_section(f"turns-{engine}-{args.db}-{args.label}",
                           f"Turns, {engine} engine, {args.db} ({args.label})", command_line(), body)
     return 0

@@ -7,7 +7,6 @@ setup link. Importing this module does nothing.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from trainer.web.gate import SetupGateAndHeaders
 from trainer.web.guards import PageRefused, refused_page
 from trainer.web.i18n import install_i18n, load_messages
 from trainer.web.manage import router as manage_router
+from trainer.web.slots import DbSlots
 
 log = logging.getLogger("trainer")
 
@@ -54,7 +54,7 @@ def build_context(settings: Settings) -> AppContext:
                      rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
                      secret_key=settings.resolved_secret_key(), messages=messages,
                      classifier=build_classifier(settings),
-                     db_slots=asyncio.Semaphore(settings.effective_db_concurrency))
+                     db_slots=DbSlots(settings.effective_db_concurrency))
     warm_up_classifier()
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest
 from trainer.personas import director
@@ -21,6 +22,23 @@ from trainer.spin.types import Classification, ContextTurn
 Resolver = Callable[[str], Persona]
 # Offline by default; with an LLM configured the app passes one that confirms low-confidence labels.
 Classifier = Callable[[str, Sequence[ContextTurn], Lang | None], Classification]
+
+
+@runtime_checkable
+class CheckingClassifier(Protocol):
+    """A classifier that may ask a model about an unsure offline label (trainer.spin.llm.LLMClassifier).
+
+    Split in two so a caller holding a database transaction can close it (and give up its place)
+    only when the model will really be asked.
+    """
+
+    def __call__(self, text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification: ...
+
+    def unsure(self, offline: Classification) -> bool: ...
+
+    def confirm(self, text: str, context: Sequence[ContextTurn], lang: Lang, offline: Classification
+                ) -> Classification: ...
+
 
 CONTEXT_TURNS = 8  # how many previous turns the classifier sees
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -110,4 +111,37 @@ def test_with_an_llm_low_confidence_labels_are_confirmed_by_it(tmp_path: Path) -
         schema_requests = [r for r in fake.requests if r.get("response_format", {}).get("type") == "json_schema"]
     assert sure["trainee"]["label"] == "permission", "a confident offline label is kept without asking"
     assert unsure["trainee"]["label"] == "need_payoff", "a low-confidence label goes to the model"
+    assert sure["trainee"]["check"] is None
+    assert unsure["trainee"]["check"]["model"] == "tiny" and unsure["trainee"]["check"]["cached"] is False
     assert len(schema_requests) == 1
+
+
+def test_a_request_waiting_on_the_model_gives_its_database_place_to_others(tmp_path: Path) -> None:
+    # One database place only. A turn whose label the model must check, and whose reply the model
+    # speaks, waits on the (slow) model twice; meanwhile another request must get through.
+    verdict = '{"label": "problem", "confidence": 0.9, "reason": "the model says so"}'
+    with fake_openai(reply=verdict, mode="slow", delay_s=1.5) as fake:
+        settings = make_settings(tmp_path, engine="llm", openai_base_url=fake.base_url, openai_api_key="k",
+                                 llm_model="tiny", llm_timeout_s=4.0, db_concurrency=1)
+        upgrade(settings.effective_database_url)
+        h = {"Authorization": f"Bearer {seed_users(settings, {'tina': 'trainee'})['tina']}"}
+        app = create_app(settings)
+        with TestClient(app) as client:
+            call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=h).json()
+            answers: list[dict] = []
+            turn = threading.Thread(target=lambda: answers.append(client.post(
+                f"/api/calls/{call['id']}/turns", json={"text": "so what about the trucks then"}, headers=h).json()))
+            turn.start()
+            while not fake.requests and turn.is_alive():
+                threading.Event().wait(0.01)
+            assert fake.requests, "the label check reached the model"
+            listed = client.get("/api/calls", headers=h)
+            assert listed.status_code == 200
+            assert turn.is_alive(), "the other request was answered while the turn still waited on the model"
+            turn.join(timeout=30)
+            assert app.state.ctx.db_slots.free == 1, "the place was taken back and returned"
+    trainee = answers[0]["trainee"]
+    assert trainee["label"] == "problem"
+    assert trainee["check"]["model"] == "tiny" and trainee["check"]["completion_id"] == "chatcmpl-test"
+    assert trainee["check"]["cached"] is False and trainee["check"]["latency_ms"] >= 1000
+    assert answers[0]["client"]["engine"] == "llm", "the reply too came from the model, outside the place"

@@ -76,13 +76,20 @@ def test_verdicts() -> None:
 
 def test_llm_overheads_subtract_the_fakes_own_time() -> None:
     turns = _load("turns")
-    streamed = [(1, 10.0, 10.30, 11.05), (2, 20.0, 20.26, 21.02), (9, 30.0, 30.3, 31.0)]
+    # Turn 3 waited for a label check (the fake's request 4, 0.5 s) before its reply (request 5).
+    streamed = [(1, 10.0, 10.30, 11.05, None), (2, 20.0, 20.26, 21.02, None), (9, 30.0, 30.3, 31.0, None),
+                (5, 40.0, 40.80, 41.55, 4)]
     timings = [{"n": 1, "arrived": 10.01, "first": 10.25, "end": 11.01},
-               {"n": 2, "arrived": 20.005, "first": 20.245, "end": 21.005}]
+               {"n": 2, "arrived": 20.005, "first": 20.245, "end": 21.005},
+               {"n": 4, "arrived": 40.01, "first": 40.51, "end": 40.51},
+               {"n": 5, "arrived": 40.52, "first": 40.76, "end": 41.52}]
     server, first, unmatched = turns.llm_overheads(streamed, timings)
-    assert [round(x) for x in server] == [50, 20]  # 1050 - 1000, 1020 - 1000
-    assert [round(x) for x in first] == [60, 20]  # 300 - 240, 260 - 240
+    assert [round(x) for x in server] == [50, 20, 50]  # 1050 - 1000, 1020 - 1000, 1550 - 500 - 1000
+    assert [round(x) for x in first] == [60, 20, 60]  # 300 - 240, 260 - 240, 800 - 500 - 240
     assert unmatched == 1
+    assert turns._label_check({"check": {"completion_id": "chatcmpl-bench-4", "cached": False}}) == 4
+    assert turns._label_check({"check": {"completion_id": "chatcmpl-bench-4", "cached": True}}) is None
+    assert turns._label_check({"check": None}) is None
     fake = _load("fake_llm").Fake(first_token_s=0.24, tokens_per_s=25, words=20)
     assert round(fake.reply_s, 3) == 1.0
     assert fake.reply_words(7)[-1] == "#7" and len(fake.reply_words(7)) == 20

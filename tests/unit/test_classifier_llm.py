@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -123,8 +124,15 @@ def test_answers_are_cached_by_text_and_context(fake: tuple[FakeState, openai.Op
     llm = LLMClassifier(client, "m", threshold=1.01)
     ctx = (ContextTurn("client", "Closing the month is always a scramble."),)
     first = llm.classify(TEXT, ctx, "en")
-    assert llm.classify(TEXT, ctx, "en") == first
+    again = llm.classify(TEXT, ctx, "en")
+    assert dataclasses.replace(again, check=None) == dataclasses.replace(first, check=None)
     assert llm.requests == 1 and len(state.bodies) == 1
+    # The turn keeps which model call set its label; a cached answer names the call it came from.
+    assert first.check is not None and again.check is not None
+    assert (first.check.model, first.check.cached, first.check.completion_id) == ("m", False, "chatcmpl-fake")
+    assert first.check.latency_ms is not None and first.check.latency_ms > 0
+    assert (again.check.cached, again.check.completion_id, again.check.latency_ms) == (True, "chatcmpl-fake", None)
+    assert first.to_dict()["check"]["offline_label"] == classify(TEXT, ctx, "en").label.value
     assert "Closing the month is always a scramble." in state.bodies[0]["messages"][1]["content"]
     llm.classify(TEXT, (), "en")  # other context -> other key -> a second request
     assert llm.requests == 2

@@ -30,4 +30,4 @@ def build_classifier(settings: Settings) -> Classifier:
     key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "not-needed"
     client = OpenAI(api_key=key, base_url=settings.openai_base_url, max_retries=0,
                     timeout=min(settings.llm_timeout_s, 8.0))
-    return LLMClassifier(client, settings.llm_model).classify
+    return LLMClassifier(client, settings.llm_model)

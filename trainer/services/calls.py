@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -107,13 +108,28 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
     return call
 
 
-def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.Spoken) -> Turn:
+def _client_turn(call_id: int, index: int, spoken: conversation.Spoken) -> Turn:
     reply = spoken.reply
-    turn = Turn(call_id=call.id, index=index, role="client", text=reply.text, label=None, confidence=None,
+    return Turn(call_id=call_id, index=index, role="client", text=reply.text, label=None, confidence=None,
                 detail={"decision": spoken.decision.to_dict(), "notice": reply.notice},
                 engine=reply.engine, model=reply.model, latency_ms=round(spoken.latency_ms, 2),
                 tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
+
+
+def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.Spoken) -> Turn:
+    turn = _client_turn(call.id, index, spoken)
     call.turns.append(turn)  # keeps the loaded transcript current without reloading it
+    return turn
+
+
+def store_reply(db: Session, call_id: int, index: int, spoken: conversation.Spoken) -> Turn:
+    """The client's words in a call that goes on, stored after they were streamed: one INSERT, the call
+    is not loaded again. A reply that ends the call goes through `finish_turn`, which scores the call.
+    A turn stored at that index meanwhile (the call was hung up and its reply repaired) is an
+    IntegrityError, as it is for `finish_turn`."""
+    turn = _client_turn(call_id, index, spoken)
+    db.add(turn)
+    db.flush()
     return turn
 
 
@@ -200,7 +216,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                    confidence=round(c.confidence, 3), request_key=request_key,
                    detail={"reason": c.reason, "spin": c.spin.value if c.spin else None,
                            "segments": [s.to_dict() for s in c.segments],
-                           "decision": decided.decision.to_dict() if decided.decision else None})
+                           "decision": decided.decision.to_dict() if decided.decision else None,
+                           **({"check": c.check.to_dict()} if c.check else {})})
     call.turns.append(trainee)
     call.state = decided.state.to_dict()
     if decided.state.ended:
@@ -215,31 +232,42 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
 
 
-def settle_label(db: Session, call: Call, text: str, max_chars: int, classifier: conversation.Classifier
-                 ) -> conversation.Classifier:
+Outside = Callable[[], AbstractContextManager[object]]
+"""Wraps a wait on a model, with the request's transaction already committed (the web layer gives back
+the request's place among those working in the database: trainer.web.slots.DbSlots.released)."""
+
+
+def settle_label(db: Session, call: Call, text: str, max_chars: int, classifier: conversation.Classifier,
+                 outside: Outside = nullcontext) -> conversation.Classifier:
     """Label the line before the turn's writing transaction when the classifier may ask a model.
 
-    Only the offline classifier is pure and instant. Any other (an LLM confirming unsure labels) is
-    asked with the transaction closed, so a slow model never holds SQLite's write lock or a pooled
-    connection; the turn then reuses its answer. A line stored meanwhile by a twin request makes
-    the insert clash on the turn index: a 409, as for any race.
+    The offline label is computed first; only when the classifier would ask a model about it (an LLM
+    confirming unsure labels) is the transaction committed and the model asked `outside` it, so a slow
+    model never holds SQLite's write lock, a pooled connection or a database slot. The turn then reuses
+    the answer. A line stored meanwhile by a twin request makes the insert clash on the turn index: a
+    409, as for any race.
     """
-    if classifier is classify:
-        return classifier
+    if not isinstance(classifier, conversation.CheckingClassifier):
+        return classifier  # pure and instant: it runs inside the turn's transaction
     lang = check_lang(call.lang)
     context = tuple(history_of(call))[-conversation.CONTEXT_TURNS:]
-    db.commit()
-    settled = classifier(clean_text(text, max_chars), context, lang)
+    cleaned = clean_text(text, max_chars)
+    settled = classify(cleaned, context, lang)
+    if classifier.unsure(settled):
+        db.commit()
+        with outside():
+            settled = classifier.confirm(cleaned, context, lang, settled)
     return lambda _text, _context, _lang: settled
 
 
 def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
-                      classifier: conversation.Classifier = classify) -> Pending | TurnPair:
+                      classifier: conversation.Classifier = classify, outside: Outside = nullcontext
+                      ) -> Pending | TurnPair:
     """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin)."""
     again = replayed(db, call, request_key)
     if again is not None:
         return again
-    classifier = settle_label(db, call, text, max_chars, classifier)
+    classifier = settle_label(db, call, text, max_chars, classifier, outside)
     raced = CallError(409, "another line of this call was being stored at the same moment; send yours again")
     if request_key is None:
         # Nothing to look up after a race, so no SAVEPOINT (two round trips a turn): a clash on the
@@ -275,20 +303,26 @@ def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | Non
 
 
 def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int, rubric: RubricSource,
-              request_key: str | None = None, classifier: conversation.Classifier = classify) -> TurnPair:
+              request_key: str | None = None, classifier: conversation.Classifier = classify,
+              outside: Outside = nullcontext) -> TurnPair:
     """One whole turn: the trainee's line and the client's answer.
 
     The trainee's line and the director's decision are committed before the engine speaks, so a slow
     or failing model never holds a transaction (or SQLite's write lock) and never loses the line; the
-    reply is stored in a second transaction. An `instant` engine (the scripted one: in-process, no I/O)
-    speaks inside the first transaction: the whole turn is one commit.
+    reply is stored in a second transaction, and the engine speaks `outside` (see `Outside`). An `instant`
+    engine (the scripted one: in-process, no I/O) speaks inside the first transaction: one commit.
     """
-    pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier)
+    pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier, outside)
     if isinstance(pending, TurnPair):
         return pending
-    if not getattr(engine, "instant", False):
-        db.commit()  # an engine that may stall or fail gets the trainee's line already stored
-    spoken = conversation.speak_request(engine, pending.request) if pending.request is not None else None
+    spoken = None
+    if pending.request is not None:
+        if getattr(engine, "instant", False):
+            spoken = conversation.speak_request(engine, pending.request)
+        else:
+            db.commit()  # an engine that may stall or fail gets the trainee's line already stored
+            with outside():
+                spoken = conversation.speak_request(engine, pending.request)
     return finish_turn(db, pending, spoken, rubric)
 
 

@@ -9,7 +9,8 @@ primary-label rule, in the turn's language) and must answer with a JSON-schema r
 the context, the language and the model name, so a replayed turn costs no second request.
 
 Wiring: `LLMClassifier(openai.OpenAI(base_url=..., api_key=..., max_retries=0), model, threshold)`
-and call `.classify(text, context, lang)` where `trainer.spin.classifier.classify` was called.
+is a classifier like `trainer.spin.classifier.classify` (call it, or `.classify`). A label it checked
+carries a `LabelCheck` (model, completion id, latency, cached), stored with the turn.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import functools
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,7 +30,7 @@ import yaml
 from trainer.spin.classifier import classify as offline_classify
 from trainer.spin.labels import Label, Lang
 from trainer.spin.lang import detect_lang
-from trainer.spin.types import Classification, ContextTurn
+from trainer.spin.types import Classification, ContextTurn, LabelCheck
 
 if TYPE_CHECKING:
     from openai import OpenAI
@@ -39,6 +41,7 @@ DEFAULT_THRESHOLD = 0.6
 DEFAULT_TIMEOUT = 8.0
 CONTEXT_TURNS = 6  # previous turns shown to the LLM
 MAX_TEXT = 2000  # characters of the turn sent to the LLM
+_Answer = tuple[tuple[Label, float, str], str | None]  # (label, confidence, reason) and the completion's id
 _NOTE = {"en": {"confirmed": "confirmed by the LLM", "override": "LLM, offline label was"},
          "ru": {"confirmed": "подтверждено LLM", "override": "LLM, офлайн-метка была"}}
 
@@ -124,26 +127,43 @@ class LLMClassifier:
         self.timeout = timeout
         self.cache_size = cache_size
         self.requests = 0  # LLM calls made (not cache hits), for metrics and tests
-        self._cache: OrderedDict[str, tuple[Label, float, str]] = OrderedDict()
+        self._cache: OrderedDict[str, _Answer] = OrderedDict()
         self._lock = threading.Lock()
+
+    def __call__(self, text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
+        return self.classify(text, context, lang)
 
     def classify(self, text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
         """The offline classification, confirmed or overridden by the LLM when it is unsure."""
         lang = lang or detect_lang(text[:2000])
         offline = offline_classify(text, context, lang)
-        if offline.confidence >= self.threshold or not offline.segments:
-            return offline
+        return self.confirm(text, context, lang, offline) if self.unsure(offline) else offline
+
+    def unsure(self, offline: Classification) -> bool:
+        """Whether the LLM is asked about this offline label: callers that hold a database transaction
+        close it first only when it is (trainer.services.calls.settle_label)."""
+        return offline.confidence < self.threshold and bool(offline.segments)
+
+    def confirm(self, text: str, context: Sequence[ContextTurn], lang: Lang, offline: Classification
+                ) -> Classification:
+        """Ask the LLM (or the cache) about `offline`; any failure returns `offline` unchanged."""
         key = cache_key(text, context, lang, self.model)
-        answer = self._cached(key)
-        if answer is None:
+        cached = self._cached(key)
+        if cached is not None:
+            answer, completion_id = cached
+            check = LabelCheck(self.model, offline.label, completion_id, None, cached=True)
+        else:
+            started = time.perf_counter()
             try:
-                answer = self._ask(text, context, lang)
+                answer, completion_id = self._ask(text, context, lang)
             except Exception:  # any failure of the optional path falls back to the offline label
                 return offline
-            self._store(key, answer)
-        return merge(offline, answer)
+            check = LabelCheck(self.model, offline.label, completion_id, (time.perf_counter() - started) * 1000)
+            self._store(key, (answer, completion_id))
+        return merge(offline, answer, check)
 
-    def _ask(self, text: str, context: Sequence[ContextTurn], lang: Lang) -> tuple[Label, float, str]:
+    def _ask(self, text: str, context: Sequence[ContextTurn], lang: Lang
+             ) -> tuple[tuple[Label, float, str], str | None]:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system_prompt(lang)},
             {"role": "user", "content": user_prompt(text, context)},
@@ -154,16 +174,17 @@ class LLMClassifier:
             response_format={"type": "json_schema",
                              "json_schema": {"name": "spin_label", "strict": True, "schema": response_schema()}},
         )
-        return parse_answer(res.choices[0].message.content)
+        completion_id = getattr(res, "id", None)
+        return parse_answer(res.choices[0].message.content), completion_id if isinstance(completion_id, str) else None
 
-    def _cached(self, key: str) -> tuple[Label, float, str] | None:
+    def _cached(self, key: str) -> _Answer | None:
         with self._lock:
             answer = self._cache.get(key)
             if answer is not None:
                 self._cache.move_to_end(key)
             return answer
 
-    def _store(self, key: str, answer: tuple[Label, float, str]) -> None:
+    def _store(self, key: str, answer: _Answer) -> None:
         with self._lock:
             self._cache[key] = answer
             self._cache.move_to_end(key)
@@ -171,13 +192,14 @@ class LLMClassifier:
                 self._cache.popitem(last=False)
 
 
-def merge(offline: Classification, answer: tuple[Label, float, str]) -> Classification:
+def merge(offline: Classification, answer: tuple[Label, float, str], check: LabelCheck | None = None
+          ) -> Classification:
     """Agreement raises the confidence; disagreement takes the LLM's label and reason, segments stay offline."""
     label, confidence, reason = answer
     note = _NOTE[offline.lang]
     if label is offline.label:
         return Classification(label, max(offline.confidence, confidence), f"{offline.reason} ({note['confirmed']})",
-                              offline.lang, offline.segments)
+                              offline.lang, offline.segments, check)
     text = reason or offline.reason
     return Classification(label, confidence, f"{text} ({note['override']} {offline.label.value})", offline.lang,
-                          offline.segments)
+                          offline.segments, check)

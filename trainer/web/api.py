@@ -94,7 +94,8 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
                                              idempotency_key)
         # The rubric in force is looked up only if this turn ends the call and it must be scored.
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars,
-                                      lambda: current_rubric(db, ctx.rubric), idempotency_key, ctx.classifier)
+                                      lambda: current_rubric(db, ctx.rubric), idempotency_key, ctx.classifier,
+                                      ctx.db_slots.released)
     except CallError as exc:
         raise _raise(exc) from None
     return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),

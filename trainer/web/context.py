@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 
 from fastapi.templating import Jinja2Templates
@@ -14,6 +13,7 @@ from trainer.conversation import Classifier
 from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.web.i18n import Messages
+from trainer.web.slots import DbSlots
 
 
 @dataclass
@@ -29,7 +29,7 @@ class AppContext:
     classifier: Classifier
     # Requests that may hold a DB session at once (`Settings.effective_db_concurrency`), below the pool size
     # (trainer.db.session.POOL_SIZE).
-    db_slots: asyncio.Semaphore
+    db_slots: DbSlots
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)

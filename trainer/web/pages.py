@@ -184,7 +184,7 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute)
         call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric,
-                               classifier=ctx.classifier)
+                               classifier=ctx.classifier, outside=ctx.db_slots.released)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     return RedirectResponse(f"/calls/{call_id}#end", status_code=303)

@@ -16,7 +16,7 @@ def turn_json(turn: Turn) -> dict[str, Any]:
         label = Label(turn.label) if turn.label else Label.OTHER
         out.update(label=turn.label, spin=label.value if label.is_spin else None, letter=label.letter,
                    confidence=turn.confidence, reason=(turn.detail or {}).get("reason"),
-                   segments=(turn.detail or {}).get("segments", []))
+                   segments=(turn.detail or {}).get("segments", []), check=(turn.detail or {}).get("check"))
     else:
         out.update(engine=turn.engine, model=turn.model, latency_ms=turn.latency_ms,
                    tokens_in=turn.tokens_in, tokens_out=turn.tokens_out,
@@ -26,7 +26,8 @@ def turn_json(turn: Turn) -> dict[str, Any]:
 
 def trainee_json(turn: Turn) -> dict[str, Any]:
     full = turn_json(turn)
-    return {k: full[k] for k in ("index", "text", "label", "spin", "letter", "confidence", "reason", "segments")}
+    return {k: full[k] for k in ("index", "text", "label", "spin", "letter", "confidence", "reason", "segments",
+                                 "check")}
 
 
 def client_json(turn: Turn | None) -> dict[str, Any] | None:

@@ -91,9 +91,22 @@ def _done(stored: dict[str, Any], streamed: list[str]) -> str:
     return sse("done", {**stored, "replaced": bool(client) and client["text"] != "".join(streamed).strip()})
 
 
-def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversation.Spoken | None
-           ) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Turn:
+    """What the reply's store needs to know of the turn begun in the request."""
+
+    call_id: int
+    trainee_index: int
+    ended: bool  # the trainee's line ended the call (the reply, if any, is its last line)
+    state: dict[str, Any]
+
+
+def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> dict[str, Any]:
+    call_id, trainee_index = turn.call_id, turn.trainee_index
     with unit_of_work(ctx.sessions) as db:
+        if spoken is not None and not turn.ended:  # the common case: one INSERT, no reload of the call
+            reply = call_service.store_reply(db, call_id, trainee_index + 1, spoken)
+            return {"client": client_json(reply), "ended": False, "state": turn.state}
         call = db.get(Call, call_id)
         assert call is not None
         trainee = next(t for t in call.turns if t.index == trainee_index)
@@ -102,20 +115,19 @@ def _store(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversati
         return {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
 
 
-async def _stored(ctx: AppContext, call_id: int, trainee_index: int, spoken: conversation.Spoken | None
-                  ) -> dict[str, Any]:
+async def _stored(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> dict[str, Any]:
     """`_store` on a worker thread. Shielded: once begun it finishes even if the browser leaves.
 
     Not counted in `ctx.db_slots` (the pool keeps room for it above the slots): a finished reply
     queueing behind new turns for a slot doubled the p95 turn time under load.
     """
     with anyio.CancelScope(shield=True):
-        done = await run_in_threadpool(_store, ctx, call_id, trainee_index, spoken)
+        done = await run_in_threadpool(_store, ctx, turn, spoken)
     return done
 
 
-async def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], request: VoiceRequest | None,
-                  trainee_index: int) -> AsyncIterator[str]:
+async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], request: VoiceRequest | None
+                  ) -> AsyncIterator[str]:
     spoken: conversation.Spoken | None = None
     streamed: list[str] = []
     pieces = speak_streaming(ctx.engine, request) if request is not None else None
@@ -135,10 +147,10 @@ async def _events(ctx: AppContext, call_id: int, pending_turn: dict[str, Any], r
             if pieces is not None:
                 await pieces.aclose()
             with contextlib.suppress(Exception):
-                await _stored(ctx, call_id, trainee_index, _closed(request) if request is not None else None)
+                await _stored(ctx, turn, _closed(request) if request is not None else None)
         raise
     try:
-        done = await _stored(ctx, call_id, trainee_index, spoken)
+        done = await _stored(ctx, turn, spoken)
     except Exception:
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
@@ -167,7 +179,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
-                                                 idempotency_key, ctx.classifier)
+                                                 idempotency_key, ctx.classifier, ctx.db_slots.released)
         if isinstance(pending, call_service.TurnPair):
             replay = [sse("trainee", trainee_json(pending.trainee)),
                       sse("done", {"client": client_json(pending.client), "ended": call.ended,
@@ -181,7 +193,8 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
     if getattr(ctx.engine, "instant", False):
         return StreamingResponse(_replayed(_spoken_at_once(db, ctx, pending, first)),
                                  media_type="text/event-stream", headers=headers)
-    return StreamingResponse(_events(ctx, call.id, first, pending.request, pending.trainee.index),
+    turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
+    return StreamingResponse(_events(ctx, turn, first, pending.request),
                              media_type="text/event-stream", headers=headers)
 
 
