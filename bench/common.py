@@ -205,12 +205,20 @@ class Process:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def tree(self) -> list[int]:
+        """The process and its children (the workers of `serve --workers N`)."""
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        except OSError:
+            children = []
+        return [self.proc.pid, *(int(c) for c in children)]
+
     def cpu(self) -> float:
-        """CPU seconds the process has used so far (user + system)."""
-        return cpu_seconds(self.proc.pid)
+        """CPU seconds the process and its workers have used so far (user + system)."""
+        return sum(cpu_seconds(pid) for pid in self.tree())
 
     def sample(self) -> None:
-        value = rss_mb(self.proc.pid)
+        value = sum(rss_mb(pid) for pid in self.tree())
         if value == value:
             self.rss_last = value
             self.rss_peak = max(self.rss_peak, value)

@@ -276,7 +276,7 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
             env = {}
             if fake is not None:
                 env = {"OPENAI_BASE_URL": f"{fake.base}/v1", "OPENAI_API_KEY": "x"}
-            server = serve(data_dir, url, engine=engine, extra_env=env)
+            server = serve(data_dir, url, engine=engine, extra_env=env, workers=args.workers)
             try:
                 scripts = spin_scripts()
                 asyncio.run(warm_up(server.base, tokens[0], scripts))
@@ -361,6 +361,7 @@ def main() -> int:
     parser.add_argument("--llm-first-token-ms", type=float, default=240.0)
     parser.add_argument("--llm-tokens-per-s", type=float, default=25.0)
     parser.add_argument("--llm-words", type=int, default=20, help="words per fake reply (240 ms + 19/25 s = 1 s)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--profile", action="store_true",

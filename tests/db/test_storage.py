@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import Engine, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import PG_ADMIN_URL, PgDatabase
 from trainer.config import project_root
 from trainer.db.migrate import current_heads, downgrade, upgrade
 from trainer.db.models import ApiToken, Call, PersonaVersion, Turn
-from trainer.db.session import unit_of_work
+from trainer.db.session import make_engine, unit_of_work
 from trainer.engines.scripted import ScriptedEngine
 from trainer.scoring.rubric import default_rubric_path, load_rubric
 from trainer.services import accounts
@@ -155,3 +156,37 @@ def test_restart_keeps_a_trainers_edit_and_the_enabled_flag(sessions: sessionmak
         sync_persona_files(db, folder)
         latest = latest_version(db, "no-time")
         assert latest is not None and latest.version == 3 and latest.enabled is False
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(pg_database: PgDatabase) -> None:
+    """Server databases: an idle pooled connection is pinged before use, and a dead one replaced, so a
+    database restart costs no request an error; one just given back is used without that round trip."""
+    def backend_pid(engine: Engine) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    def kill(pid: int) -> None:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
+        finally:
+            admin.dispose()
+
+    pinged = make_engine(pg_database.url, ping_idle_s=0.0, pool_size=1, max_overflow=0)
+    try:
+        first = backend_pid(pinged)
+        kill(first)
+        assert backend_pid(pinged) != first, "the dead connection was replaced, the request went through"
+    finally:
+        pinged.dispose()
+
+    trusted = make_engine(pg_database.url, ping_idle_s=3600.0, pool_size=1, max_overflow=0)
+    try:
+        first = backend_pid(trusted)
+        kill(first)
+        with pytest.raises(OperationalError):  # no ping within the window: the trade-off, once
+            backend_pid(trusted)
+        assert backend_pid(trusted) != first, "the pool dropped the dead connection after the error"
+    finally:
+        trusted.dispose()
