@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from trainer.db.gate import WriterGate
-from trainer.db.session import make_engine
+from trainer.db.gate import READ_ONLY, WriterGate
+from trainer.db.session import begin_read, end_reads, make_engine, make_sessionmaker
 
 
 def _counter_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -78,27 +78,56 @@ def test_waiting_too_long_for_the_gate_is_a_clear_error() -> None:
     gate = WriterGate(timeout_s=0.05)
 
     class Conn:
-        def __init__(self) -> None:
+        def __init__(self, **options: object) -> None:
             self.info: dict[str, object] = {}
             self.sql: list[str] = []
+            self.options = options
 
         def exec_driver_sql(self, sql: str) -> None:
             self.sql.append(sql)
 
-    first, second = Conn(), Conn()
+        def get_execution_options(self) -> dict[str, object]:
+            return self.options
+
+    first, second, reader = Conn(), Conn(), Conn(**READ_ONLY)
     gate.begin(first)
     assert first.sql == ["BEGIN IMMEDIATE"]
     with pytest.raises(TimeoutError, match="database stayed busy"):
         gate.begin(second)
+    gate.begin(reader)  # a transaction that only reads does not queue for the writer's place
+    assert reader.sql == ["BEGIN"] and not reader.info
+    gate.end(reader)
     gate.end(first)
     gate.begin(second)
     assert second.sql == ["BEGIN IMMEDIATE"]
 
 
+def test_a_read_only_session_reads_while_another_transaction_writes(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    sessions = make_sessionmaker(engine)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE counter (n INTEGER)"))
+            conn.execute(text("INSERT INTO counter VALUES (1)"))
+        with engine.connect() as writer:
+            writer.execute(text("UPDATE counter SET n = 2"))  # holds the writer's place, not committed
+            reader = sessions()
+            try:
+                begin_read(reader)
+                assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 1  # no wait, old snapshot
+                end_reads(reader)
+                assert not reader.in_transaction()
+            finally:
+                reader.close()
+            writer.commit()
+    finally:
+        engine.dispose()
+
+
 BUMP = """
 import sys
 from sqlalchemy import text
-from trainer.db.session import make_engine
+from trainer.db.session import begin_read, end_reads, make_engine, make_sessionmaker
 engine = make_engine(sys.argv[1])
 for _ in range(40):
     with engine.begin() as conn:

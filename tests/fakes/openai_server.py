@@ -47,6 +47,7 @@ class FakeOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     served: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
+    peers: list[tuple[str, int]] = field(default_factory=list)  # the client's address of each request
     base_url: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -72,6 +73,7 @@ def _handler(state: FakeOpenAI, lock: threading.Lock) -> type[BaseHTTPRequestHan
                 state.requests.append(body)
                 state.served.append(behaviour)
                 state.times.append(time.monotonic())
+                state.peers.append(self.client_address)
             if behaviour == "slow":
                 state.stop.wait(state.delay_s)
             if behaviour == "error":

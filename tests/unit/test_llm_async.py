@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TypeVar
 
 import openai
@@ -20,9 +21,9 @@ from tests.conftest import make_settings
 from tests.fakes.openai_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeOpenAI, closed_port_url, fake_openai
 from tests.unit.test_llm_engine import FAST, midcall_request, pickup_request
 from trainer.engines.base import VoiceRequest
-from trainer.engines.faults import RetryPolicy, notice
+from trainer.engines.faults import RetryPolicy, classify, notice
 from trainer.engines.llm import LLMEngine
-from trainer.engines.llm_async import AsyncStreamedReply
+from trainer.engines.llm_async import AsyncStreamedReply, _sse_json
 from trainer.engines.scripted import ScriptedEngine
 
 T = TypeVar("T")
@@ -87,6 +88,53 @@ def test_a_stream_yields_pieces_then_a_reply_with_usage(fake: FakeOpenAI) -> Non
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
     assert body["model"] == "tiny-test" and body["max_tokens"] == 160
     assert streamed.first_piece_ms is not None and streamed.total_ms is not None
+
+
+def test_streams_reuse_one_connection(fake: FakeOpenAI) -> None:
+    """The raw stream is read to its end after [DONE], so the next reply goes over the same connection."""
+    engine = engine_for(fake.base_url)
+
+    async def twice(eng: LLMEngine) -> list[str]:
+        texts = []
+        for _ in range(3):
+            streamed = eng.astream_reply(midcall_request())
+            texts.append((await streamed.areply()).text)
+        return texts
+
+    assert run(engine, twice) == [fake.reply] * 3
+    assert len(fake.peers) == 3 and len(set(fake.peers)) == 1
+
+
+class RawResponse:
+    """The part of the openai client's raw streaming response that `_sse_json` reads."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.http_response = SimpleNamespace(request=None)
+
+    async def iter_lines(self) -> AsyncIterator[str]:
+        for line in self.lines:
+            yield line
+
+
+def test_server_sent_events_are_read_as_the_protocol_says() -> None:
+    lines = [": a comment", "event: message", 'data: {"choices": [],', 'data:  "n": 1}', "", "", "retry: 10",
+             'data: {"n": 2}', "", "data: [DONE]", "", 'data: {"after": "done"}', ""]
+
+    async def read() -> list[object]:
+        return [item async for item in _sse_json(RawResponse(lines))]
+
+    assert in_fresh_thread(lambda: asyncio.run(read())) == [{"choices": [], "n": 1}, {"n": 2}]
+
+
+def test_an_error_object_in_the_stream_is_sorted_as_malformed(fake: FakeOpenAI) -> None:
+    async def read() -> list[object]:
+        response = RawResponse(['data: {"error": {"message": "overloaded"}}', ""])
+        return [item async for item in _sse_json(response)]
+
+    with pytest.raises(openai.APIError, match="overloaded") as caught:
+        in_fresh_thread(lambda: asyncio.run(read()))
+    assert classify(caught.value).kind == "malformed"
 
 
 def test_the_async_and_sync_streams_send_the_same_request_and_store_the_same_reply(fake: FakeOpenAI) -> None:

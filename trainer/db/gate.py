@@ -24,6 +24,10 @@ except ImportError:  # Windows: one process per database file is the supported s
     fcntl = None  # type: ignore[assignment]
 
 GATE_TIMEOUT_S = 30.0
+#: Execution option of a transaction that only reads (`Session.connection(execution_options=READ_ONLY)`):
+#: it begins deferred and takes no writer's place. A write inside it could meet "database is locked"
+#: while another transaction writes, so only code that does not write sets it (trainer.db.session.begin_read).
+READ_ONLY = {"spin_read_only": True}
 _HELD = "spin_writer_gate"
 _FILE = "spin_writer_gate_fd"
 
@@ -37,6 +41,9 @@ class WriterGate:
         self.timeout_s = timeout_s
 
     def begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get("spin_read_only"):
+            conn.exec_driver_sql("BEGIN")  # a reader in WAL mode neither waits for nor blocks the writer
+            return
         info = conn.info  # the pooled DBAPI connection's own dict, shared with the pool's record
         if not info.get(_HELD):
             self._acquire(info)

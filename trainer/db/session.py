@@ -13,7 +13,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from trainer.db.gate import WriterGate
+from trainer.db.gate import READ_ONLY, WriterGate
 
 
 def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) -> Engine:
@@ -107,6 +107,26 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         rollback_and_close(session)
         raise
     commit_and_close(session)
+
+
+def begin_read(session: Session) -> None:
+    """Start the session's transaction as one that only reads: on SQLite it takes no writer's place
+    (see trainer.db.gate.READ_ONLY); end it with `end_reads` before anything writes."""
+    if not session.in_transaction():
+        session.connection(execution_options=READ_ONLY)
+
+
+def end_reads(session: Session) -> None:
+    """On SQLite, end the transaction a request's first reads began, in the thread that ran them.
+
+    Every SQLite transaction here is the single writer's (BEGIN IMMEDIATE, trainer.db.gate); a lookup
+    whose transaction stayed open across the hop back to the event loop would keep every other writer
+    waiting for as long as the loop takes to schedule the next step. Elsewhere nothing: a read holds no
+    lock on PostgreSQL, and a COMMIT would cost a round trip.
+    """
+    if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
+            and session.get_bind().dialect.name == "sqlite":
+        session.commit()
 
 
 def commit_and_close(session: Session) -> None:

@@ -134,32 +134,43 @@ class _Chunks:
         self._blank = ""  # whitespace held back until more text follows
 
     def add(self, chunk: Any) -> str:
-        """Take one chunk; return the text to show now (may be empty)."""
-        model = getattr(chunk, "model", None)
+        """Take one chunk (the openai client's object); return the text to show now (may be empty)."""
+        usage = getattr(chunk, "usage", None)
+        choices = getattr(chunk, "choices", None)
+        first = choices[0] if isinstance(choices, list) and choices else None
+        delta = getattr(first, "delta", None)
+        content = delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
+        return self._apply(getattr(chunk, "model", None), getattr(usage, "prompt_tokens", None),
+                           getattr(usage, "completion_tokens", None), choices, content,
+                           getattr(first, "finish_reason", None))
+
+    def add_data(self, data: Any) -> str:
+        """`add` for a chunk read as plain JSON (the web server's stream, see llm_async)."""
+        if not isinstance(data, dict):
+            raise StreamBroken("malformed", "a chunk that is not a JSON object")
+        usage = data.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        choices = data.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+        delta = first.get("delta")
+        content = delta.get("content") if isinstance(delta, dict) else None
+        return self._apply(data.get("model"), usage.get("prompt_tokens"), usage.get("completion_tokens"), choices,
+                           content, first.get("finish_reason"))
+
+    def _apply(self, model: Any, tokens_in: Any, tokens_out: Any, choices: Any, content: Any, finish: Any) -> str:
         if isinstance(model, str) and model:
             self.model = model
-        self._usage(getattr(chunk, "usage", None))
-        choices = getattr(chunk, "choices", None)
+        self.tokens_in = tokens_in if isinstance(tokens_in, int) else self.tokens_in
+        self.tokens_out = tokens_out if isinstance(tokens_out, int) else self.tokens_out
         if not isinstance(choices, list):
             raise StreamBroken("malformed", "a chunk without a list of choices")
         if not choices:
             return ""  # the usage-only last chunk
-        choice = choices[0]
-        delta = getattr(choice, "delta", None)
-        content = delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
         if content is not None and not isinstance(content, str):
             raise StreamBroken("malformed", "a chunk whose content is not text")
-        finish = getattr(choice, "finish_reason", None)
         if finish:
             self.finish = str(finish)
         return self._piece(content or "")
-
-    def _usage(self, usage: Any) -> None:
-        if usage is None:
-            return
-        tokens_in, tokens_out = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
-        self.tokens_in = tokens_in if isinstance(tokens_in, int) else self.tokens_in
-        self.tokens_out = tokens_out if isinstance(tokens_out, int) else self.tokens_out
 
     def _piece(self, text: str) -> str:
         if not self.parts:
@@ -354,6 +365,13 @@ class _Reply:
     def _take(self, chunks: _Chunks, chunk: Any) -> str:
         """One chunk in: the text to show now (may be empty)."""
         piece = chunks.add(chunk)
+        if piece and self.first_piece_ms is None:
+            self.first_piece_ms = self._elapsed_ms()
+        return piece
+
+    def _take_data(self, chunks: _Chunks, data: Any) -> str:
+        """`_take` for a chunk read as plain JSON."""
+        piece = chunks.add_data(data)
         if piece and self.first_piece_ms is None:
             self.first_piece_ms = self._elapsed_ms()
         return piece

@@ -12,10 +12,13 @@ stream replaced by the scripted line with a notice, `replaced`, and closing earl
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import httpx2
+import openai
 
 from trainer.engines.base import VoiceReply, VoiceRequest
 from trainer.engines.llm import _WORDS, _Chunks, _Reply
@@ -68,15 +71,16 @@ class AsyncStreamedReply(_Reply):
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    stream = await self._client.chat.completions.create(**eng.params(request, line, stream=True))
+                    response = await self._client.chat.completions.with_streaming_response.create(
+                        **eng.params(request, line, stream=True)).__aenter__()
                     try:
-                        async for chunk in stream:
-                            if piece := self._take(chunks, chunk):
+                        async for data in _sse_json(response):
+                            if piece := self._take_data(chunks, data):
                                 given = True
                                 yield piece
                             self._check_deadline()
                     finally:
-                        await _aclose(stream)
+                        await _aclose(response)
                     self._complete(chunks)
                     return
                 except Exception as exc:
@@ -89,6 +93,42 @@ class AsyncStreamedReply(_Reply):
                     await eng.asleep(pause)
         finally:
             self._stopped(line, given=given)
+
+
+async def _sse_json(response: Any) -> AsyncIterator[Any]:
+    """The JSON of each `data:` event of a chat completion stream, up to `[DONE]`.
+
+    Read from the openai client's raw response and parsed with `json.loads`, rather than built into
+    typed chunk objects: that construction was most of what a streamed token cost the server. The
+    body is read to its end after `[DONE]` so the connection goes back to the pool. Transport errors
+    become the openai client's own (timeout, connection), so `faults.classify` sorts them the same.
+    """
+    lines: list[str] = []
+    done = False
+    try:
+        async for line in response.iter_lines():
+            if line:
+                name, _, value = line.partition(":")
+                if name == "data" and not done:
+                    lines.append(value[1:] if value.startswith(" ") else value)
+                continue
+            if not lines:
+                continue
+            data, lines = "\n".join(lines), []
+            if data.startswith("[DONE]"):
+                done = True
+                continue
+            parsed = json.loads(data)  # not JSON: a ValueError, sorted as "malformed"
+            if isinstance(parsed, dict) and parsed.get("error"):
+                error = parsed["error"]
+                message = error.get("message") if isinstance(error, dict) else None
+                raise openai.APIError(message if isinstance(message, str) and message else "an error in the stream",
+                                      request=response.http_response.request, body=error)
+            yield parsed
+    except httpx2.TimeoutException as exc:
+        raise openai.APITimeoutError(request=response.http_response.request) from exc
+    except httpx2.TransportError as exc:
+        raise openai.APIConnectionError(request=response.http_response.request) from exc
 
 
 async def _aclose(stream: Any) -> None:

@@ -12,7 +12,7 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
 from trainer.services.rubric_admin import current_rubric
-from trainer.web.deps import DB, Auth, AuthWrite, Ctx, CurrentRubric
+from trainer.web.deps import DB, Auth, AuthWrite, Ctx, CurrentRubric, commit_here
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
 router = APIRouter()
@@ -60,7 +60,9 @@ def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any
         call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine, body.mode)
     except CallError as exc:
         raise _raise(exc) from None
-    return call_json(call)
+    out = call_json(call)
+    commit_here(db)
+    return out
 
 
 @router.get("/api/calls", tags=["calls"])
@@ -98,8 +100,10 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
                                       ctx.db_slots.released)
     except CallError as exc:
         raise _raise(exc) from None
-    return {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),
-            "ended": pair.call.ended, "state": pair.call.state}
+    out = {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),
+           "ended": pair.call.ended, "state": pair.call.state}
+    commit_here(db)
+    return out
 
 
 @router.post("/api/calls/{call_id}/end", tags=["calls"])
@@ -112,4 +116,6 @@ def end_call(call_id: int, db: DB, who: AuthWrite, rubric: CurrentRubric) -> dic
     except CallError as exc:
         raise _raise(exc) from None
     card = call_service.end_call(db, call, rubric)
-    return {"scorecard": scorecard_json(card)}
+    out = {"scorecard": scorecard_json(card)}
+    commit_here(db)
+    return out

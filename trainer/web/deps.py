@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from trainer.db.models import User
-from trainer.db.session import commit_and_close, rollback_and_close
+from trainer.db.session import begin_read, commit_and_close, end_reads, rollback_and_close
 from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
 from trainer.services.rubric_admin import current_rubric
@@ -44,7 +44,19 @@ async def get_db(ctx: Ctx) -> AsyncIterator[Session]:
         except BaseException:
             await run_in_threadpool(rollback_and_close, session)
             raise
-        await run_in_threadpool(commit_and_close, session)
+        if session.in_transaction():
+            await run_in_threadpool(commit_and_close, session)
+        else:  # the handler committed in its own thread (see `commit_here`): closing does no I/O
+            session.close()
+
+
+def commit_here(db: Session) -> None:
+    """Commit at the end of a sync handler, in its worker thread, instead of one more thread hop later.
+
+    On SQLite the transaction is the single writer's: committed here, it is not held while the event
+    loop gets round to the session's teardown (under load, many milliseconds). `get_db` then only closes.
+    """
+    db.commit()
 
 
 DB = Annotated[Session, Depends(get_db, scope="function")]
@@ -69,6 +81,19 @@ def _bearer(request: Request) -> str | None:
 
 def optional_principal(request: Request, db: DB) -> Principal | None:
     token = _bearer(request)
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if token is None and not cookie:
+        return None
+    # A lookup only: on SQLite its transaction neither waits for nor holds the writer's place, and it
+    # ends here, in this thread, whatever the outcome; the handler's own transaction starts afresh.
+    begin_read(db)
+    try:
+        return _lookup(db, token, cookie)
+    finally:
+        end_reads(db)
+
+
+def _lookup(db: Session, token: str | None, cookie: str | None) -> Principal | None:
     if token is not None:
         user = accounts.user_for_token(db, token)
         if user is None:
@@ -76,7 +101,6 @@ def optional_principal(request: Request, db: DB) -> Principal | None:
                                      "`spin-trainer tokens create NAME`",
                                 headers={"WWW-Authenticate": "Bearer"})
         return Principal(user=user, via="token")
-    cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         row = accounts.session_for_cookie(db, cookie)
         if row is not None:

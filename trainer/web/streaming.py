@@ -38,7 +38,7 @@ from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
 from trainer.web.api import TurnIn
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, AuthWrite, Ctx
+from trainer.web.deps import DB, AuthWrite, Ctx, commit_here
 from trainer.web.serialize import client_json, trainee_json
 
 router = APIRouter()
@@ -189,11 +189,13 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrit
         raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     first = trainee_json(pending.trainee)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    # The request's session commits when this function returns, before the body streams.
+    # The turn is committed here, in this thread, before the body streams.
     if getattr(ctx.engine, "instant", False):
-        return StreamingResponse(_replayed(_spoken_at_once(db, ctx, pending, first)),
-                                 media_type="text/event-stream", headers=headers)
+        events = _spoken_at_once(db, ctx, pending, first)
+        commit_here(db)
+        return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
     turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
+    commit_here(db)
     return StreamingResponse(_events(ctx, turn, first, pending.request),
                              media_type="text/event-stream", headers=headers)
 
