@@ -227,6 +227,8 @@ class Row:
     cpu_s: float  # the server's CPU time (user + system) during the load
     server_ms: list[float] = field(default_factory=list)
     first_ms: list[float] = field(default_factory=list)
+    before_ms: list[float] = field(default_factory=list)  # line sent -> the model's request arrived
+    after_ms: list[float] = field(default_factory=list)  # the model's last byte -> the done event read
     unmatched: int = 0
 
 
@@ -257,6 +259,23 @@ def llm_overheads(streamed: list[tuple[int, float, float, float, int | None]], t
         server.append(((done - sent) - (fake["end"] - fake["arrived"]) - label_s) * 1000)
         first.append(((first_seen - sent) - (fake["first"] - fake["arrived"]) - label_s) * 1000)
     return server, first, unmatched
+
+
+def llm_phases(streamed: list[tuple[int, float, float, float, int | None]], timings: list[dict[str, float]]
+               ) -> tuple[list[float], list[float]]:
+    """Where the server time goes, in ms: from the line sent to the model's request arriving (sign-in,
+    label, director, commit, the request to the model; less any label check), and from the model's
+    last byte to the done event read (the last token relayed, the reply stored)."""
+    by_n = {int(t["n"]): t for t in timings}
+    before, after = [], []
+    for n, sent, _first, done, checked in streamed:
+        fake, label = by_n.get(n), by_n.get(checked) if checked is not None else None
+        if fake is None or (checked is not None and label is None):
+            continue
+        label_s = label["end"] - label["arrived"] if label else 0.0
+        before.append((fake["arrived"] - sent - label_s) * 1000)
+        after.append((done - fake["end"]) * 1000)
+    return before, after
 
 
 def fake_llm(args: argparse.Namespace, data_dir: Path) -> Process:
@@ -293,6 +312,7 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
                 if fake is not None:
                     timings = httpx.get(f"{fake.base}/_timings", timeout=30).json()
                     row.server_ms, row.first_ms, row.unmatched = llm_overheads(load.stats.streamed, timings)
+                    row.before_ms, row.after_ms = llm_phases(load.stats.streamed, timings)
             finally:
                 server.stop()
                 if fake is not None:
@@ -315,7 +335,8 @@ def table(rows: list[Row]) -> str:
                "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn", "target"]
     llm = any(r.engine == "llm" for r in rows)
     if llm:
-        headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "fallbacks", "label checks"]
+        headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "before model p50/p95 ms",
+                          "after model p50/p95 ms", "fallbacks", "label checks"]
     out = []
     for r in rows:
         s = r.stats
@@ -332,10 +353,12 @@ def table(rows: list[Row]) -> str:
         if llm:
             server, first = Summary.of(r.server_ms), Summary.of(r.first_ms)
             if r.engine == "llm":
-                cells += [f"{ms(server.p50)}/{ms(server.p95)}", f"{ms(first.p50)}/{ms(first.p95)}", s.fallbacks,
+                before, after = Summary.of(r.before_ms), Summary.of(r.after_ms)
+                cells += [f"{ms(server.p50)}/{ms(server.p95)}", f"{ms(first.p50)}/{ms(first.p95)}",
+                          f"{ms(before.p50)}/{ms(before.p95)}", f"{ms(after.p50)}/{ms(after.p95)}", s.fallbacks,
                           s.label_checks]
             else:
-                cells += ["-", "-", "-", "-"]
+                cells += ["-", "-", "-", "-", "-", "-"]
             if r.engine == "llm" and r.trainees == 200:
                 target = (f"0 errors: {verdict(errors, 0)}; server p95 <= {TARGET_LLM_SERVER_P95_MS:g} ms: "
                           f"{verdict(server.p95, TARGET_LLM_SERVER_P95_MS)}; first token <= "

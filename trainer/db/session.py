@@ -116,17 +116,22 @@ def begin_read(session: Session) -> None:
         session.connection(execution_options=READ_ONLY)
 
 
-def end_reads(session: Session) -> None:
-    """On SQLite, end the transaction a request's first reads began, in the thread that ran them.
+def end_reads(session: Session) -> bool:
+    """On SQLite, end a transaction `begin_read` began, in the thread that ran its reads.
 
     Every SQLite transaction here is the single writer's (BEGIN IMMEDIATE, trainer.db.gate); a lookup
     whose transaction stayed open across the hop back to the event loop would keep every other writer
     waiting for as long as the loop takes to schedule the next step. Elsewhere nothing: a read holds no
-    lock on PostgreSQL, and a COMMIT would cost a round trip.
+    lock on PostgreSQL, and a COMMIT would cost a round trip. True when a transaction was ended: what
+    was read may have changed since.
     """
-    if session.in_transaction() and not (session.new or session.dirty or session.deleted) \
-            and session.get_bind().dialect.name == "sqlite":
-        session.commit()
+    if not session.in_transaction() or session.in_nested_transaction() \
+            or session.get_bind().dialect.name != "sqlite" or session.new or session.dirty or session.deleted:
+        return False
+    if not session.connection().get_execution_options().get("spin_read_only"):
+        return False  # a writer's transaction: it ends when its owner commits
+    session.commit()
+    return True
 
 
 def commit_and_close(session: Session) -> None:

@@ -11,16 +11,18 @@ import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from trainer import conversation
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
+from trainer.db.session import end_reads
 from trainer.engines.base import Engine, VoiceRequest
 from trainer.engines.scripted import ScriptedEngine
 from trainer.personas import director
@@ -170,15 +172,21 @@ INTERRUPTED = {"en": "The reply to this line was interrupted; a scripted reply w
                "ru": "Ответ на эту реплику был прерван; вместо него записан заготовленный ответ."}
 
 
+def _unanswered(call: Call) -> dict[str, Any] | None:
+    """The stored decision of a last trainee line that has no reply yet."""
+    if not call.turns or call.turns[-1].role != "trainee":
+        return None
+    stored: dict[str, Any] | None = (call.turns[-1].detail or {}).get("decision")
+    return stored or None
+
+
 def repair_interrupted(db: Session, call: Call) -> Turn | None:
     """A trainee line left without a reply (the server stopped mid-reply) gets the scripted reply to
     the decision stored with it, marked as interrupted, so the transcript never has a hole."""
-    if not call.turns or call.turns[-1].role != "trainee":
+    stored = _unanswered(call)
+    if stored is None:
         return None
     last = call.turns[-1]
-    stored = (last.detail or {}).get("decision")
-    if not stored:
-        return None
     persona = persona_of(call.persona_version)
     lang = check_lang(call.lang)
     decision = Decision.from_dict(stored)
@@ -196,10 +204,15 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                classifier: conversation.Classifier = classify) -> Pending:
     """Label the line, let the director decide, and store the trainee turn and the new state.
 
-    Nothing here waits on a model, so the trainee's words are safe before any engine is asked.
+    Nothing here waits on a model, so the trainee's words are safe before any engine is asked. A caller
+    may have begun the transaction as a read (`trainer.db.session.begin_read`): on SQLite the labelling
+    and the director then run outside the single writer's place, and the writing transaction first
+    checks that the call did not change meanwhile (409 if it did).
     """
     text = clean_text(text, max_chars)
-    repair_interrupted(db, call)
+    if _unanswered(call) is not None:
+        end_reads(db)  # the repair writes: never inside a transaction begun as a read
+        repair_interrupted(db, call)
     if call.ended:
         raise CallError(409, "this call has ended; start a new call to practise again")
     if request_key is not None and len(request_key) > 128:
@@ -212,6 +225,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                                   classifier)
     c = decided.classification
     index = len(call.turns)
+    end_reads(db)
+    _advance(db, call, decided.state.to_dict(), utcnow() if decided.state.ended else None)
     trainee = Turn(call_id=call.id, index=index, role="trainee", text=text, label=c.label.value,
                    confidence=round(c.confidence, 3), request_key=request_key,
                    detail={"reason": c.reason, "spin": c.spin.value if c.spin else None,
@@ -219,9 +234,6 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                            "decision": decided.decision.to_dict() if decided.decision else None,
                            **({"check": c.check.to_dict()} if c.check else {})})
     call.turns.append(trainee)
-    call.state = decided.state.to_dict()
-    if decided.state.ended:
-        call.ended_at = utcnow()
     db.flush()
     request = None
     if decided.decision is not None:
@@ -230,6 +242,21 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                                history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
                                turn_index=index + 1)
     return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
+
+
+def _advance(db: Session, call: Call, state: dict[str, Any], ended_at: datetime | None) -> None:
+    """Store the director's new state, only if the call is still open: a hang-up that landed after the
+    call was read (the line was labelled meanwhile) makes this a 409, not a call reopened. A line of
+    another request that got in first clashes on the turn's index instead. Same round trips as the
+    plain ORM update it replaces."""
+    values: dict[str, Any] = {"state": state} | ({"ended_at": ended_at} if ended_at is not None else {})
+    done = db.execute(update(Call).where(Call.id == call.id, Call.ended_at.is_(None)).values(**values)
+                      .execution_options(synchronize_session=False))
+    if getattr(done, "rowcount", 1) != 1:
+        raise CallError(409, "the call ended while this line was being labelled; start a new call to practise "
+                             "again")
+    for key, value in values.items():
+        set_committed_value(call, key, value)
 
 
 Outside = Callable[[], AbstractContextManager[object]]
@@ -277,6 +304,7 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
         except IntegrityError:
             db.rollback()
             raise raced from None
+    end_reads(db)  # a SAVEPOINT belongs in a writer's transaction, not in one begun as a read
     try:
         with db.begin_nested():
             return begin_turn(db, call, text, max_chars, request_key, classifier)

@@ -30,7 +30,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from trainer import conversation
 from trainer.db.models import Call
-from trainer.db.session import unit_of_work
+from trainer.db.session import begin_read, unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
@@ -175,6 +175,7 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
+    begin_read(db)  # on SQLite the line is labelled outside the writer's place (see begin_turn)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
