@@ -142,3 +142,16 @@ def test_heldout_macro_f1_floor(lang: str) -> None:
     gold = [group_of(item.label) for item in items]
     pred = [group_of(classify(item.text, item.context, item.lang).label) for item in items]
     assert macro_f1(gold, pred, GROUPS) >= HELDOUT_FLOOR[lang]
+
+
+def test_read_ahead_encodes_the_client_line_the_next_label_reads() -> None:
+    from trainer.spin import embed
+    from trainer.spin.classifier import last_client_turn, read_ahead
+
+    line = "Honestly, two of our eleven trucks break down every single week, read ahead."
+    key = last_client_turn((ContextTurn(role="client", text=line),))
+    assert key not in embed._cache
+    read_ahead(line)
+    assert key in embed._cache, "the vector the next label needs is there before the trainee answers"
+    answer = classify("What does that cost you?", (ContextTurn(role="client", text=line),), "en")
+    assert answer.label is Label.IMPLICATION

@@ -297,3 +297,13 @@ def warm_up() -> None:
     """Load the learned model and its sentence encoder now (about a second), so that a server's first
     labelled turn does not wait for them."""
     classify("Hello, how do you handle deliveries today?", (), "en")
+
+
+def read_ahead(client_text: str) -> None:
+    """Encode a client line now, while the trainee reads it and thinks: the sentence vector of the client's
+    last turn is part of labelling the answer, and it is cached, so that label no longer waits for it."""
+    client = last_client_turn((ContextTurn(role="client", text=client_text),))
+    if client:
+        from trainer.spin.embed import embed
+
+        embed(client)

@@ -36,6 +36,7 @@ from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
+from trainer.spin.classifier import read_ahead
 from trainer.web.api import TurnIn
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, AuthWrite, Ctx, commit_here
@@ -155,6 +156,18 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
     yield _done(done, streamed)
+    if done["client"] and not done["ended"]:
+        _read_ahead(done["client"]["text"])
+
+
+def _read_ahead(client_text: str) -> None:
+    """Encode the client's line on a spare thread while the trainee thinks (`classify.read_ahead`), once
+    the response has everything; a failure there only means the next label encodes it itself."""
+    def run() -> None:
+        with contextlib.suppress(Exception):
+            read_ahead(client_text)
+
+    asyncio.get_running_loop().run_in_executor(None, run)
 
 
 async def _replayed(events: list[str]) -> AsyncIterator[str]:
