@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_masked_never_shows_secrets(tmp_path: Path) -> None:
 def test_db_concurrency_follows_the_backend_unless_set(tmp_path: Path) -> None:
     assert Settings(data_dir=tmp_path, database_url="").effective_db_concurrency == 2
     pg = Settings(data_dir=tmp_path, database_url="postgresql+psycopg://u@127.0.0.1/db")
-    assert pg.effective_db_concurrency == 8
+    assert pg.effective_db_concurrency == min(8, 2 * (os.cpu_count() or 1))
     assert Settings(data_dir=tmp_path, db_concurrency=5).effective_db_concurrency == 5
     with pytest.raises(ValueError, match="db_concurrency"):
         Settings(data_dir=tmp_path, db_concurrency=100)
