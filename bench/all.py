@@ -3,7 +3,9 @@
 Run: `.venv/bin/python bench/all.py [--quick] [--db sqlite|postgresql|both] [--label before]`.
 The classifier and scoring benches touch no database, so they run once; the turn and capacity
 benches run against each database asked for (default both: SQLite and a throwaway PostgreSQL
-database on 127.0.0.1:5432). `--quick` shortens every run (for a smoke check, not for the docs).
+database on 127.0.0.1:5432), the turn benches with one server process and again with two
+(`<label>-2workers`: one per core of a 2-core machine). `--quick` shortens every run (for a smoke
+check, not for the docs).
 """
 
 from __future__ import annotations
@@ -44,10 +46,16 @@ def main() -> int:
             write_section(f"{name}-{args.label}", f"{name.capitalize()} ({args.label})",
                           ".venv/bin/python " + " ".join(cmd), "```\n" + out.strip() + "\n```")
     load = ["--duration", "8"] if args.quick else []
-    for cmd in (["bench/turns.py", "--engine", "scripted", "--db", args.db, *load],
-                ["bench/turns.py", "--engine", "llm", "--db", args.db, *load],
-                ["bench/capacity.py", "--db", args.db, *(["--step", "2"] if args.quick else [])]):
-        code, _ = run([*cmd, "--label", args.label, *docs])
+    two = ["--workers", "2"]  # one worker process per core of a 2-core machine
+    for cmd, label in ((["bench/turns.py", "--engine", "scripted", "--db", args.db, *load], args.label),
+                       (["bench/turns.py", "--engine", "llm", "--db", args.db, *load], args.label),
+                       (["bench/turns.py", "--engine", "scripted", "--db", args.db, "--trainees", "50,200", *two,
+                         *load], f"{args.label}-2workers"),
+                       (["bench/turns.py", "--engine", "llm", "--db", args.db, "--trainees", "200", *two, *load],
+                        f"{args.label}-2workers"),
+                       (["bench/capacity.py", "--db", args.db, *(["--step", "2"] if args.quick else [])],
+                        args.label)):
+        code, _ = run([*cmd, "--label", label, *docs])
         failures += code != 0
     print(f"all benches done in {time.monotonic() - started:.0f} s, {failures} failed")
     return 1 if failures else 0
