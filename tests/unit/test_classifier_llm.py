@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -125,7 +124,7 @@ def test_answers_are_cached_by_text_and_context(fake: tuple[FakeState, openai.Op
     ctx = (ContextTurn("client", "Closing the month is always a scramble."),)
     first = llm.classify(TEXT, ctx, "en")
     again = llm.classify(TEXT, ctx, "en")
-    assert dataclasses.replace(again, check=None) == dataclasses.replace(first, check=None)
+    assert replace(again, check=None) == replace(first, check=None)
     assert llm.requests == 1 and len(state.bodies) == 1
     # The turn keeps which model call set its label; a cached answer names the call it came from.
     assert first.check is not None and again.check is not None

@@ -362,16 +362,8 @@ class _Reply:
             self._give_up(Failure("closed", "closed before the first try"), self._engine.fallback.compose(
                 self._request), given=False)
 
-    def _take(self, chunks: _Chunks, chunk: Any) -> str:
-        """One chunk in: the text to show now (may be empty)."""
-        piece = chunks.add(chunk)
-        if piece and self.first_piece_ms is None:
-            self.first_piece_ms = self._elapsed_ms()
-        return piece
-
-    def _take_data(self, chunks: _Chunks, data: Any) -> str:
-        """`_take` for a chunk read as plain JSON."""
-        piece = chunks.add_data(data)
+    def _shown(self, piece: str) -> str:
+        """A chunk's text to show now (may be empty); the first one's time is recorded."""
         if piece and self.first_piece_ms is None:
             self.first_piece_ms = self._elapsed_ms()
         return piece
@@ -450,7 +442,7 @@ class StreamedReply(_Reply):
                     stream = eng.client.chat.completions.create(**eng.params(request, line, stream=True))
                     try:
                         for chunk in stream:
-                            if piece := self._take(chunks, chunk):
+                            if piece := self._shown(chunks.add(chunk)):
                                 given = True
                                 yield piece
                             self._check_deadline()

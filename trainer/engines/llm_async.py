@@ -75,7 +75,7 @@ class AsyncStreamedReply(_Reply):
                         **eng.params(request, line, stream=True)).__aenter__()
                     try:
                         async for data in _sse_json(response):
-                            if piece := self._take_data(chunks, data):
+                            if piece := self._shown(chunks.add_data(data)):
                                 given = True
                                 yield piece
                             self._check_deadline()

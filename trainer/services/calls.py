@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from trainer import conversation
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
-from trainer.db.session import end_reads
+from trainer.db.session import begin_read, end_reads
 from trainer.engines.base import Engine, VoiceRequest
 from trainer.engines.scripted import ScriptedEngine
 from trainer.personas import director
@@ -198,6 +198,14 @@ def repair_interrupted(db: Session, call: Call) -> Turn | None:
     turn.detail = {**turn.detail, "notice": INTERRUPTED[lang], "interrupted": True}
     db.flush()
     return turn
+
+
+def begin_turn_read(db: Session, engine: Engine) -> None:
+    """Before a turn's first query, with an engine that may stall: begin the transaction as a read, so on
+    SQLite the line is labelled outside the writer's place (see `begin_turn`). An instant engine's whole
+    turn is one short transaction: splitting it would cost more than it frees."""
+    if not getattr(engine, "instant", False):
+        begin_read(db)
 
 
 def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from trainer.db.session import begin_read
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
@@ -92,10 +91,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
     answered the same.
     """
-    if not getattr(ctx.engine, "instant", False):
-        # On SQLite the line is labelled outside the writer's place (see begin_turn). An instant engine's
-        # whole turn is one short transaction: splitting it would cost more than it frees.
-        begin_read(db)
+    call_service.begin_turn_read(db, ctx.engine)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)

@@ -30,7 +30,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from trainer import conversation
 from trainer.db.models import Call
-from trainer.db.session import begin_read, unit_of_work
+from trainer.db.session import unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
@@ -188,10 +188,7 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
-    if not getattr(ctx.engine, "instant", False):
-        # On SQLite the line is labelled outside the writer's place (see begin_turn). An instant engine's
-        # whole turn is one short transaction: splitting it would cost more than it frees.
-        begin_read(db)
+    call_service.begin_turn_read(db, ctx.engine)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
