@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TypeVar
 
 import openai
@@ -23,7 +22,7 @@ from tests.unit.test_llm_engine import FAST, midcall_request, pickup_request
 from trainer.engines.base import VoiceRequest
 from trainer.engines.faults import RetryPolicy, classify, notice
 from trainer.engines.llm import LLMEngine
-from trainer.engines.llm_async import AsyncStreamedReply, _sse_json
+from trainer.engines.llm_async import AsyncStreamedReply, SSEData, _sse_json
 from trainer.engines.scripted import ScriptedEngine
 
 T = TypeVar("T")
@@ -106,34 +105,51 @@ def test_streams_reuse_one_connection(fake: FakeOpenAI) -> None:
 
 
 class RawResponse:
-    """The part of the openai client's raw streaming response that `_sse_json` reads."""
+    """The part of the openai client's raw streaming response that `_sse_json` reads: the body in pieces."""
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
-        self.http_response = SimpleNamespace(request=None)
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+        self.request = None
 
-    async def iter_lines(self) -> AsyncIterator[str]:
-        for line in self.lines:
-            yield line
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+
+
+def read_events(pieces: list[bytes]) -> list[object]:
+    async def read() -> list[object]:
+        return [item async for item in _sse_json(RawResponse(pieces))]
+
+    return in_fresh_thread(lambda: asyncio.run(read()))
 
 
 def test_server_sent_events_are_read_as_the_protocol_says() -> None:
-    lines = [": a comment", "event: message", 'data: {"choices": [],', 'data:  "n": 1}', "", "", "retry: 10",
-             'data: {"n": 2}', "", "data: [DONE]", "", 'data: {"after": "done"}', ""]
+    body = ('\n'.join([": a comment", "event: message", 'data: {"choices": [],', 'data:  "n": 1}', "", "",
+                       "retry: 10", 'data: {"n": 2}', "", "data: [DONE]", "", 'data: {"after": "done"}', ""])
+            + '\n').encode()
+    assert read_events([body]) == [{"choices": [], "n": 1}, {"n": 2}]
 
-    async def read() -> list[object]:
-        return [item async for item in _sse_json(RawResponse(lines))]
 
-    assert in_fresh_thread(lambda: asyncio.run(read())) == [{"choices": [], "n": 1}, {"n": 2}]
+def test_events_are_whole_however_the_body_is_cut_and_whatever_its_line_ends() -> None:
+    body = 'data: {"text": "Да, смотрели"}\r\n\r\ndata: {"n": 2}\r\rdata: {"n": 3}\n\ndata: [DONE]\r\n\r\n'.encode()
+    expected = [{"text": "Да, смотрели"}, {"n": 2}, {"n": 3}]
+    assert read_events([body]) == expected
+    for cut in range(1, len(body)):  # every place, inside a CRLF and inside a two-byte letter included
+        assert read_events([body[:cut], body[cut:]]) == expected, cut
+    assert read_events([body[i:i + 1] for i in range(len(body))]) == expected
+
+
+def test_sse_data_reads_events_as_they_end_and_nothing_after_done() -> None:
+    events = SSEData()
+    assert events.feed(b"data: {\"a\"") == []
+    assert events.feed(b": 1}\n") == []
+    assert events.feed(b"\n") == [b'{"a": 1}']
+    assert events.feed(b"data: [DONE]\n\ndata: {}\n\n") == [] and events.done
 
 
 def test_an_error_object_in_the_stream_is_sorted_as_malformed(fake: FakeOpenAI) -> None:
-    async def read() -> list[object]:
-        response = RawResponse(['data: {"error": {"message": "overloaded"}}', ""])
-        return [item async for item in _sse_json(response)]
-
     with pytest.raises(openai.APIError, match="overloaded") as caught:
-        in_fresh_thread(lambda: asyncio.run(read()))
+        read_events([b'data: {"error": {"message": "overloaded"}}\n\n'])
     assert classify(caught.value).kind == "malformed"
 
 
