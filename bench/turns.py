@@ -52,6 +52,7 @@ from common import (
     verdict,
     write_section,
 )
+from wire import Connection, WireError, sse_events
 
 MARK = re.compile(r"#(\d+)\s*$")
 CHECK_ID = re.compile(r"chatcmpl-bench-(\d+)")  # bench/fake_llm.py numbers its completions
@@ -86,12 +87,11 @@ class Load:
     stats: Stats = field(default_factory=Stats)
 
 
-async def _turn_plain(client: httpx.AsyncClient, load: Load, call_id: int, text: str, auth: dict[str, str]
-                      ) -> bool | None:
+async def _turn_plain(conn: Connection, load: Load, call_id: int, text: str) -> bool | None:
     """One turn; True when the call ended, None on an error."""
-    res = await client.post(f"/api/calls/{call_id}/turns", json={"text": text}, headers=auth)
-    if res.status_code != 200:
-        load.stats.error(f"turn {res.status_code}")
+    res = await conn.request("POST", f"/api/calls/{call_id}/turns", {"text": text})
+    if res.status != 200:
+        load.stats.error(f"turn {res.status}")
         return None
     body = res.json()
     if body.get("client") and body["client"].get("notice"):
@@ -99,31 +99,28 @@ async def _turn_plain(client: httpx.AsyncClient, load: Load, call_id: int, text:
     return bool(body.get("ended"))
 
 
-async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text: str, auth: dict[str, str],
-                       sent: float) -> bool | None:
+async def _turn_stream(conn: Connection, load: Load, call_id: int, text: str, sent: float) -> bool | None:
     first = 0.0
-    event = ""
     done: dict[str, Any] | None = None
     checked: int | None = None
-    async with client.stream("POST", f"/api/calls/{call_id}/turns/stream", json={"text": text},
-                             headers=auth) as res:
-        if res.status_code != 200:
-            await res.aread()
-            load.stats.error(f"stream {res.status_code}")
-            return None
-        async for line in res.aiter_lines():
-            if line.startswith("event:"):
-                event = line[6:].strip()
-            elif line.startswith("data:"):
-                if event == "token" and not first:
-                    first = time.monotonic()
-                elif event == "trainee":
-                    checked = _label_check(json.loads(line[5:]))
-                elif event == "done":
-                    done = json.loads(line[5:])
-                elif event == "error":
-                    load.stats.error("stream error event")
-                    return None
+    status, body = await conn.stream("POST", f"/api/calls/{call_id}/turns/stream", {"text": text})
+    if status != 200:
+        async for _ in body:
+            pass
+        load.stats.error(f"stream {status}")
+        return None
+    async with asyncio.timeout(conn.timeout):
+        async for event, data in sse_events(body):
+            if event == "token":
+                first = first or time.monotonic()
+            elif event == "trainee":
+                checked = _label_check(json.loads(data))
+            elif event == "done":
+                done = json.loads(data)
+            elif event == "error":
+                conn.close()  # the rest of the body is not read
+                load.stats.error("stream error event")
+                return None
     if done is None:
         load.stats.error("stream without done")
         return None
@@ -138,58 +135,66 @@ async def _turn_stream(client: httpx.AsyncClient, load: Load, call_id: int, text
     return bool(done.get("ended"))
 
 
-async def trainee(client: httpx.AsyncClient, load: Load, i: int, offset: float, stop_at: float) -> None:
+async def trainee(load: Load, i: int, offset: float, stop_at: float) -> None:
     rng = random.Random(i)
-    auth = {"Authorization": f"Bearer {load.tokens[i]}"}
+    conn = Connection(load.base, {"Authorization": f"Bearer {load.tokens[i]}"})
     await asyncio.sleep(offset)
     calls = 0
-    while time.monotonic() < stop_at:
-        script = load.scripts[(i + calls) % len(load.scripts)]
-        calls += 1
-        t0 = time.monotonic()
+    try:
+        while time.monotonic() < stop_at:
+            script = load.scripts[(i + calls) % len(load.scripts)]
+            calls += 1
+            await _call(conn, load, script, rng, stop_at)
+    finally:
+        conn.close()
+
+
+async def _call(conn: Connection, load: Load, script: Script, rng: random.Random, stop_at: float) -> None:
+    """One call: start it, say the script's lines with think time between, hang up if it did not end."""
+    t0 = time.monotonic()
+    try:
+        res = await conn.request("POST", "/api/calls", {"persona": script.persona, "lang": script.lang})
+    except WireError as exc:
+        load.stats.error(f"start {str(exc).split(':')[0]}")
+        await asyncio.sleep(1)
+        return
+    if res.status != 201:
+        load.stats.error(f"start {res.status}")
+        await asyncio.sleep(1)
+        return
+    load.stats.starts.append(time.monotonic() - t0)
+    call_id = res.json()["id"]
+    for line in script.lines:
+        await asyncio.sleep(think_time(load.think_s, rng))
+        if time.monotonic() >= stop_at:
+            break
+        sent = time.monotonic()
         try:
-            res = await client.post("/api/calls", json={"persona": script.persona, "lang": script.lang},
-                                    headers=auth)
-        except httpx.HTTPError as exc:
-            load.stats.error(f"start {type(exc).__name__}")
-            await asyncio.sleep(1)
-            continue
-        if res.status_code != 201:
-            load.stats.error(f"start {res.status_code}")
-            await asyncio.sleep(1)
-            continue
-        load.stats.starts.append(time.monotonic() - t0)
-        call_id = res.json()["id"]
-        ended = False
-        for line in script.lines:
-            await asyncio.sleep(think_time(load.think_s, rng))
-            if time.monotonic() >= stop_at:
-                break
-            sent = time.monotonic()
-            try:
-                if load.stream:
-                    outcome = await _turn_stream(client, load, call_id, line, auth, sent)
-                else:
-                    outcome = await _turn_plain(client, load, call_id, line, auth)
-            except httpx.HTTPError as exc:
-                load.stats.error(f"turn {type(exc).__name__}")
-                outcome = None
-            if outcome is None:
-                break
-            load.stats.turns.append(time.monotonic() - sent)
-            if outcome:
-                ended = True
-                break
-        if not ended and time.monotonic() < stop_at:
-            t0 = time.monotonic()
-            try:
-                res = await client.post(f"/api/calls/{call_id}/end", headers=auth)
-                if res.status_code == 200:
-                    load.stats.ends.append(time.monotonic() - t0)
-                else:
-                    load.stats.error(f"end {res.status_code}")
-            except httpx.HTTPError as exc:
-                load.stats.error(f"end {type(exc).__name__}")
+            if load.stream:
+                outcome = await _turn_stream(conn, load, call_id, line, sent)
+            else:
+                outcome = await _turn_plain(conn, load, call_id, line)
+        except (WireError, TimeoutError) as exc:
+            conn.close()
+            load.stats.error(f"turn {type(exc).__name__}")
+            outcome = None
+        if outcome is None:
+            break
+        load.stats.turns.append(time.monotonic() - sent)
+        if outcome:
+            return
+    if time.monotonic() >= stop_at:
+        return
+    t0 = time.monotonic()
+    try:
+        res = await conn.request("POST", f"/api/calls/{call_id}/end")
+    except WireError as exc:
+        load.stats.error(f"end {str(exc).split(':')[0]}")
+        return
+    if res.status == 200:
+        load.stats.ends.append(time.monotonic() - t0)
+    else:
+        load.stats.error(f"end {res.status}")
 
 
 async def warm_up(base: str, token: str, scripts: tuple[Script, ...]) -> None:
@@ -206,13 +211,11 @@ async def warm_up(base: str, token: str, scripts: tuple[Script, ...]) -> None:
 
 
 async def run_load(load: Load, n: int) -> float:
-    limits = httpx.Limits(max_connections=n + 8, max_keepalive_connections=n + 8)
-    async with httpx.AsyncClient(base_url=load.base, limits=limits, timeout=120) as client:
-        start = time.monotonic()
-        stop_at = start + load.duration_s
-        offsets = start_offsets(n, max(load.think_s, 1.0))
-        await asyncio.gather(*(trainee(client, load, i, offsets[i], stop_at) for i in range(n)))
-        return time.monotonic() - start
+    start = time.monotonic()
+    stop_at = start + load.duration_s
+    offsets = start_offsets(n, max(load.think_s, 1.0))
+    await asyncio.gather(*(trainee(load, i, offsets[i], stop_at) for i in range(n)))
+    return time.monotonic() - start
 
 
 @dataclass
@@ -225,6 +228,8 @@ class Row:
     rss_peak: float
     rss_end: float
     cpu_s: float  # the server's CPU time (user + system) during the load
+    load_cpu_s: float = 0.0  # this load generator's CPU time during the load
+    fake_cpu_s: float = 0.0  # the fake LLM's CPU time during the load
     server_ms: list[float] = field(default_factory=list)
     first_ms: list[float] = field(default_factory=list)
     before_ms: list[float] = field(default_factory=list)  # line sent -> the model's request arrived
@@ -302,11 +307,14 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
                 load = Load(server.base, tokens, scripts, args.duration, args.think, stream=engine == "llm")
                 if args.profile:
                     profiler = _py_spy(server, data_dir, args, f"{db}-{engine}-{n}")
-                cpu_before = server.cpu()
+                cpu_before, load_before = server.cpu(), time.process_time()
+                fake_before = fake.cpu() if fake is not None else 0.0
                 elapsed = asyncio.run(run_load(load, n))
                 cpu_used = server.cpu() - cpu_before
                 server.sample()
-                row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last, cpu_used)
+                row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last, cpu_used,
+                          load_cpu_s=time.process_time() - load_before,
+                          fake_cpu_s=fake.cpu() - fake_before if fake is not None else 0.0)
                 if args.profile:
                     profiler.wait(180)
                 if fake is not None:
@@ -332,7 +340,8 @@ def _py_spy(server: Process, data_dir: Path, args: argparse.Namespace, name: str
 
 def table(rows: list[Row]) -> str:
     headers = ["db", "engine", "trainees", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
-               "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn", "target"]
+               "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn",
+               "cores busy: server/load/fake", "target"]
     llm = any(r.engine == "llm" for r in rows)
     if llm:
         headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "before model p50/p95 ms",
@@ -346,7 +355,8 @@ def table(rows: list[Row]) -> str:
         errors = sum(s.errors.values())
         cells: list[object] = [r.db, r.engine, r.trainees, t.count, f"{t.count / r.elapsed:.1f}", ms(t.p50),
                                ms(t.p95), ms(t.p99), ms(t.max), errors, ms(starts.p95), ms(ends.p95),
-                               f"{r.rss_peak:.0f}/{r.rss_end:.0f}", f"{r.cpu_s * 1000 / max(1, t.count):.1f}"]
+                               f"{r.rss_peak:.0f}/{r.rss_end:.0f}", f"{r.cpu_s * 1000 / max(1, t.count):.1f}",
+                               "/".join(f"{c / r.elapsed:.2f}" for c in (r.cpu_s, r.load_cpu_s, r.fake_cpu_s))]
         target = "-"
         if r.engine == "scripted" and r.trainees == 50:
             target = f"p95 <= {TARGET_SCRIPTED_P95_MS:g} ms: {verdict(t.p95, TARGET_SCRIPTED_P95_MS)}"
