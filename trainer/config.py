@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = 5  # failed passwords in a row before an account is locked for a while
     sign_in_lockout_s: int = 15 * 60
     turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
+    # a streamed reply's words are relayed at most this often; words arriving in between go out together
+    stream_flush_ms: int = Field(default=50, ge=0, le=1000)
 
     @field_validator("database_url")
     @classmethod

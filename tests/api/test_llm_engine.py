@@ -55,11 +55,11 @@ def test_llm_failure_falls_back_to_the_scripted_line(tmp_path: Path) -> None:
     assert client_turns[1]["notice"], "the reply the model failed on says so"
 
 
-def stream_turn(tmp_path: Path, fake_url: str, text: str) -> tuple[list[tuple[str, dict]], dict]:
+def stream_turn(tmp_path: Path, fake_url: str, text: str, flush_ms: int = 0) -> tuple[list[tuple[str, dict]], dict]:
     from tests.api.test_streaming_and_idempotency import events
 
     settings = make_settings(tmp_path, engine="llm", openai_base_url=fake_url, openai_api_key="test-key",
-                             llm_model="tiny-test", llm_timeout_s=2.0)
+                             llm_model="tiny-test", llm_timeout_s=2.0, stream_flush_ms=flush_ms)
     upgrade(settings.effective_database_url)
     tokens = seed_users(settings, {"tina": "trainee"})
     h = {"Authorization": f"Bearer {tokens['tina']}"}
@@ -80,6 +80,16 @@ def test_streamed_llm_reply_arrives_in_pieces_and_is_stored_with_usage(tmp_path:
     assert done["client"]["text"] == "We run eighty-four trucks, mostly twenty-tonners."
     stored = call["turns"][-1]
     assert stored["engine"] == "llm" and stored["tokens_in"] == 42 and stored["tokens_out"] == 7
+
+
+def test_words_arriving_closer_than_the_flush_interval_go_out_together(tmp_path: Path) -> None:
+    reply = "We run eighty-four trucks, mostly twenty-tonners."
+    with fake_openai(reply=reply, tokens_per_s=50.0) as fake:  # a word every 20 ms
+        got, call = stream_turn(tmp_path, fake.base_url, "How many trucks do you run today?", flush_ms=1000)
+    tokens = [data["text"] for name, data in got if name == "token"]
+    assert tokens[0] == "We", "the first word goes at once"
+    assert len(tokens) == 2 and "".join(tokens) == reply, "the rest waited for the reply's end, together"
+    assert got[-1][1]["replaced"] is False and call["turns"][-1]["text"] == reply
 
 
 def test_stream_cut_mid_reply_is_replaced_by_the_scripted_line(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -132,15 +132,19 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
     spoken: conversation.Spoken | None = None
     streamed: list[str] = []
     pieces = speak_streaming(ctx.engine, request) if request is not None else None
+    relay = _Relay(ctx.settings.stream_flush_ms / 1000)
     try:
         yield sse("trainee", pending_turn)
         if pieces is not None:
             async for item in pieces:
                 if isinstance(item, str):
                     streamed.append(item)
-                    yield sse("token", {"text": item})
+                    if words := relay.add(item):
+                        yield sse("token", {"text": words})
                 else:
                     spoken = item
+            if words := relay.rest():
+                yield sse("token", {"text": words})
     except (GeneratorExit, asyncio.CancelledError):
         # The browser left mid-reply (the response task is cancelled, or this generator closed):
         # close the engine's stream and still store the line.
@@ -158,6 +162,33 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
     yield _done(done, streamed)
     if done["client"] and not done["ended"]:
         _read_ahead(done["client"]["text"])
+
+
+class _Relay:
+    """Which streamed words go out now. The first at once; later ones at most every `every_s` seconds,
+    those that arrived in between together. A model streams a token every 10-40 ms and each event is
+    a write to the browser's socket: relaying each one cost the server more than reading it. A word
+    held back waits until the next one arrives or the reply ends (`rest`), never longer."""
+
+    __slots__ = ("_clock", "_held", "_last", "every_s")
+
+    def __init__(self, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self._held: list[str] = []
+        self._last: float | None = None
+        self._clock = clock
+
+    def add(self, piece: str) -> str:
+        self._held.append(piece)
+        now = self._clock()
+        if self._last is not None and now - self._last < self.every_s:
+            return ""
+        self._last = now
+        return self.rest()
+
+    def rest(self) -> str:
+        words, self._held = "".join(self._held), []
+        return words
 
 
 def _read_ahead(client_text: str) -> None:
