@@ -23,8 +23,6 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (
@@ -47,6 +45,7 @@ from common import (
     verdict,
     write_section,
 )
+from wire import Connection, WireError
 
 P95_LIMIT_MS = 100.0
 TARGET_TURNS_PER_S = 100.0
@@ -83,11 +82,16 @@ class Step:
 class Target:
     """What one turn is: a real turn in a call, or an echo."""
 
-    def __init__(self, client: httpx.AsyncClient, slots: list[Slot], scripts: tuple[Script, ...], echo: bool):
-        self.client = client
+    def __init__(self, base: str, slots: list[Slot], scripts: tuple[Script, ...], echo: bool):
+        self.conns = {slot.index: Connection(base, {"Authorization": f"Bearer {slot.token}"}, timeout=60)
+                      for slot in slots}
         self.scripts = scripts
         self.echo = echo
         self.idle: deque[Slot] = deque(slots)
+
+    def close(self) -> None:
+        for conn in self.conns.values():
+            conn.close()
 
     async def open(self, slot: Slot) -> None:
         if self.echo:
@@ -96,21 +100,22 @@ class Target:
         slot.script = self.scripts[(slot.index + slot.calls) % len(self.scripts)]
         slot.calls += 1
         slot.line = 0
-        res = await self.client.post("/api/calls", json={"persona": slot.script.persona, "lang": slot.script.lang},
-                                     headers={"Authorization": f"Bearer {slot.token}"})
-        res.raise_for_status()
+        res = await self.conns[slot.index].request("POST", "/api/calls", {"persona": slot.script.persona,
+                                                                          "lang": slot.script.lang})
+        if res.status != 201:
+            raise WireError(f"start: {res.status} {res.body[:80]!r}")
         slot.call_id = res.json()["id"]
 
     async def turn(self, slot: Slot, due: float, step: Step) -> None:
         assert slot.script is not None
         text = slot.script.lines[slot.line % len(slot.script.lines)]
-        auth = {"Authorization": f"Bearer {slot.token}"}
+        conn = self.conns[slot.index]
         try:
             path = "/echo" if self.echo else f"/api/calls/{slot.call_id}/turns"
-            res = await self.client.post(path, json={"text": text}, headers=auth)
-            if res.status_code != 200:
+            res = await conn.request("POST", path, {"text": text})
+            if res.status != 200:
                 step.errors += 1
-                step.kinds[f"{res.status_code} {res.text[:80]}"] += 1
+                step.kinds[f"{res.status} {res.body[:80]!r}"] += 1
                 ended = True
             else:
                 step.latencies.append((time.monotonic() - due) * 1000)
@@ -118,11 +123,11 @@ class Target:
             slot.line += 1
             if not self.echo and (ended or slot.line >= len(slot.script.lines)):
                 if not ended:
-                    await self.client.post(f"/api/calls/{slot.call_id}/end", headers=auth)
+                    await conn.request("POST", f"/api/calls/{slot.call_id}/end")
                 await self.open(slot)
-        except httpx.HTTPError as exc:
+        except WireError as exc:
             step.errors += 1
-            step.kinds[type(exc).__name__] += 1
+            step.kinds[str(exc).split(":")[0]] += 1
             await asyncio.sleep(0.5)
             await self.open(slot)
         finally:
@@ -150,9 +155,8 @@ class Target:
 async def ramp_up(base: str, tokens: list[str], echo: bool, rates: list[float], seconds: float) -> list[Step]:
     scripts = spin_scripts()
     slots = [Slot(token, i) for i, token in enumerate(tokens)]
-    limits = httpx.Limits(max_connections=len(slots) + 8, max_keepalive_connections=len(slots) + 8)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        target = Target(client, slots, scripts, echo)
+    target = Target(base, slots, scripts, echo)
+    try:
         for i in range(0, len(slots), 20):
             await asyncio.gather(*(target.open(s) for s in slots[i:i + 20]))
         await target.step(20, 2)  # warm-up, not counted
@@ -170,6 +174,8 @@ async def ramp_up(base: str, tokens: list[str], echo: bool, rates: list[float], 
                 break  # two misses in a row: one alone may be a neighbour's burst on a shared machine
             await asyncio.sleep(0.5)
         return steps
+    finally:
+        target.close()
 
 
 def capacity(steps: list[Step]) -> Step | None:
