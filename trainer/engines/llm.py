@@ -26,9 +26,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx2
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from trainer.config import Settings
+from trainer.engines import sse
 from trainer.engines.base import VoiceReply, VoiceRequest
 from trainer.engines.faults import Failure, RetryPolicy, StreamBroken, classify, notice
 from trainer.engines.scripted import ScriptedEngine
@@ -133,19 +135,8 @@ class _Chunks:
         self.parts: list[str] = []
         self._blank = ""  # whitespace held back until more text follows
 
-    def add(self, chunk: Any) -> str:
-        """Take one chunk (the openai client's object); return the text to show now (may be empty)."""
-        usage = getattr(chunk, "usage", None)
-        choices = getattr(chunk, "choices", None)
-        first = choices[0] if isinstance(choices, list) and choices else None
-        delta = getattr(first, "delta", None)
-        content = delta.get("content") if isinstance(delta, dict) else getattr(delta, "content", None)
-        return self._apply(getattr(chunk, "model", None), getattr(usage, "prompt_tokens", None),
-                           getattr(usage, "completion_tokens", None), choices, content,
-                           getattr(first, "finish_reason", None))
-
     def add_data(self, data: Any) -> str:
-        """`add` for a chunk read as plain JSON (the web server's stream, see llm_async)."""
+        """Take one chunk's JSON (see `sse`); return the text to show now (may be empty)."""
         if not isinstance(data, dict):
             raise StreamBroken("malformed", "a chunk that is not a JSON object")
         usage = data.get("usage")
@@ -154,10 +145,7 @@ class _Chunks:
         first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
         delta = first.get("delta")
         content = delta.get("content") if isinstance(delta, dict) else None
-        return self._apply(data.get("model"), usage.get("prompt_tokens"), usage.get("completion_tokens"), choices,
-                           content, first.get("finish_reason"))
-
-    def _apply(self, model: Any, tokens_in: Any, tokens_out: Any, choices: Any, content: Any, finish: Any) -> str:
+        model, tokens_in, tokens_out = data.get("model"), usage.get("prompt_tokens"), usage.get("completion_tokens")
         if isinstance(model, str) and model:
             self.model = model
         self.tokens_in = tokens_in if isinstance(tokens_in, int) else self.tokens_in
@@ -168,7 +156,7 @@ class _Chunks:
             return ""  # the usage-only last chunk
         if content is not None and not isinstance(content, str):
             raise StreamBroken("malformed", "a chunk whose content is not text")
-        if finish:
+        if finish := first.get("finish_reason"):
             self.finish = str(finish)
         return self._piece(content or "")
 
@@ -201,6 +189,17 @@ def _completion(res: Any) -> tuple[str, str | None, int | None, int | None]:
     model = getattr(res, "model", None)
     return ((content or "").strip(), model if isinstance(model, str) and model else None,
             tokens_in if isinstance(tokens_in, int) else None, tokens_out if isinstance(tokens_out, int) else None)
+
+
+def _sse_json(response: Any) -> Iterator[Any]:
+    """The JSON of each event of a chat completion stream, up to `[DONE]`; the body is read to its end."""
+    events = sse.SSEData()
+    try:
+        for raw in response.iter_raw():
+            for data in events.feed(raw):
+                yield sse.chunk(data, response.request)
+    except httpx2.TransportError as exc:
+        raise sse.client_error(exc, response.request) from exc
 
 
 def _close(stream: Any) -> None:
@@ -439,15 +438,17 @@ class StreamedReply(_Reply):
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    stream = eng.client.chat.completions.create(**eng.params(request, line, stream=True))
+                    body, options = sse.post_args(eng.params(request, line, stream=True))
+                    response = eng.client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True,
+                                               options=options)
                     try:
-                        for chunk in stream:
-                            if piece := self._shown(chunks.add(chunk)):
+                        for data in _sse_json(response):
+                            if piece := self._shown(chunks.add_data(data)):
                                 given = True
                                 yield piece
                             self._check_deadline()
                     finally:
-                        _close(stream)
+                        _close(response)
                     self._complete(chunks)
                     return
                 except Exception as exc:

@@ -12,14 +12,13 @@ stream replaced by the scripted line with a notice, `replaced`, and closing earl
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx2
-import openai
 
+from trainer.engines import sse
 from trainer.engines.base import VoiceReply, VoiceRequest
 from trainer.engines.llm import _WORDS, _Chunks, _Reply
 
@@ -95,85 +94,22 @@ class AsyncStreamedReply(_Reply):
 
 
 async def _post_stream(client: Any, params: dict[str, Any]) -> Any:
-    """POST a streamed chat completion through the openai client and return its unread HTTP response.
-
-    `client.post` with `cast_to` the HTTP response skips what `chat.completions.create` adds on top:
-    walking the whole body against the typed parameters (the message history, every turn) and building
-    a typed chunk per event; together about half the server's CPU for a streamed reply. Everything else
-    is the client's own: base URL, key, headers, timeout, and an HTTP error status raised as its
-    `APIStatusError`. The caller must `aclose()` the response.
-    """
-    body = dict(params)
-    timeout = body.pop("timeout", None)
-    options = {"timeout": timeout} if timeout is not None else {}
+    """POST a streamed chat completion through the openai client; the unread HTTP response (see `sse.post`)."""
+    body, options = sse.post_args(params)
     return await client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=options)
 
 
 async def _sse_json(response: Any) -> AsyncIterator[Any]:
-    """The JSON of each `data:` event of a chat completion stream, up to `[DONE]`.
-
-    The raw bytes are split into events here (`SSEData`) and parsed with `json.loads`, rather than
-    decoded to text, split into lines and built into typed chunk objects by the HTTP and openai
-    clients: per token that was most of what a streamed reply cost the server. The body is read to its
-    end after `[DONE]` so the connection goes back to the pool. Transport errors become the openai
-    client's own (timeout, connection), so `faults.classify` sorts them the same.
-    """
-    events = SSEData()
+    """The JSON of each `data:` event of a chat completion stream, up to `[DONE]` (see `sse`). The body is
+    read to its end after `[DONE]` so the connection goes back to the pool. Transport errors become the
+    openai client's own (timeout, connection), so `faults.classify` sorts them the same."""
+    events = sse.SSEData()
     try:
         async for raw in response.aiter_raw():
             for data in events.feed(raw):
-                parsed = json.loads(data)  # not JSON: a ValueError, sorted as "malformed"
-                if isinstance(parsed, dict) and parsed.get("error"):
-                    error = parsed["error"]
-                    message = error.get("message") if isinstance(error, dict) else None
-                    raise openai.APIError(message if isinstance(message, str) and message
-                                          else "an error in the stream", request=response.request, body=error)
-                yield parsed
-    except httpx2.TimeoutException as exc:
-        raise openai.APITimeoutError(request=response.request) from exc
+                yield sse.chunk(data, response.request)
     except httpx2.TransportError as exc:
-        raise openai.APIConnectionError(request=response.request) from exc
-
-
-class SSEData:
-    """Server-sent events read from raw bytes: `feed` a piece of the body, get the data of each event it ends.
-
-    As the protocol says: lines end with LF, CRLF or CR; `data:` lines of one event are joined with LF
-    (one space after the colon dropped); a blank line ends the event; comments and other fields are
-    skipped. The chat stream's `[DONE]` ends it: later events are ignored. Bytes stay bytes (a line is
-    only cut at a line end, so a character split between two pieces is whole again).
-    """
-
-    __slots__ = ("_data", "_rest", "done")
-
-    def __init__(self) -> None:
-        self._rest = b""
-        self._data: list[bytes] = []
-        self.done = False
-
-    def feed(self, raw: bytes) -> list[bytes]:
-        buf = self._rest + raw
-        held = b""
-        if b"\r" in buf:
-            if buf.endswith(b"\r"):  # maybe the first half of a CRLF: decide with the next piece
-                buf, held = buf[:-1], b"\r"
-            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = buf.split(b"\n")
-        self._rest = lines.pop() + held
-        out: list[bytes] = []
-        for line in lines:
-            if not line:
-                if self._data:
-                    data, self._data = b"\n".join(self._data), []
-                    if data.startswith(b"[DONE]"):
-                        self.done = True
-                    elif not self.done:
-                        out.append(data)
-                continue
-            name, _, value = line.partition(b":")
-            if name == b"data" and not self.done:
-                self._data.append(value[1:] if value.startswith(b" ") else value)
-        return out
+        raise sse.client_error(exc, response.request) from exc
 
 
 async def _aclose(response: Any) -> None:

@@ -1,0 +1,85 @@
+"""A chat completion's stream read as raw server-sent events, shared by the sync and async streams.
+
+The request goes through the openai client's `post` with `cast_to` the HTTP response, which skips what
+`chat.completions.create` adds on top: walking the whole body against the typed parameters (the message
+history, every turn) and building a typed chunk object per event; together about half of what a
+streamed reply cost the web server. Everything else is the client's own: base URL, key, headers,
+timeout, and an HTTP error status raised as its `APIStatusError`. The events are split from the raw
+bytes here and parsed with `json.loads`, instead of being decoded to text and split into lines first.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx2
+import openai
+
+
+def post_args(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`chat.completions.create` keyword arguments as the body and request options of `client.post`."""
+    body = dict(params)
+    timeout = body.pop("timeout", None)
+    return body, ({"timeout": timeout} if timeout is not None else {})
+
+
+def chunk(data: bytes, request: Any) -> Any:
+    """One event's JSON; an error object sent in the stream is raised as the openai client's `APIError`."""
+    parsed = json.loads(data)  # not JSON: a ValueError, sorted as "malformed"
+    if isinstance(parsed, dict) and parsed.get("error"):
+        error = parsed["error"]
+        message = error.get("message") if isinstance(error, dict) else None
+        raise openai.APIError(message if isinstance(message, str) and message else "an error in the stream",
+                              request=request, body=error)
+    return parsed
+
+
+def client_error(exc: httpx2.TransportError, request: Any) -> openai.APIError:
+    """A transport failure while reading, as the openai client would have raised it (timeout, connection)."""
+    if isinstance(exc, httpx2.TimeoutException):
+        return openai.APITimeoutError(request=request)
+    return openai.APIConnectionError(request=request)
+
+
+class SSEData:
+    """Server-sent events read from raw bytes: `feed` a piece of the body, get the data of each event it ends.
+
+    As the protocol says: lines end with LF, CRLF or CR; `data:` lines of one event are joined with LF
+    (one space after the colon dropped); a blank line ends the event; comments and other fields are
+    skipped. The chat stream's `[DONE]` ends it: later events are ignored. Bytes stay bytes (a line is
+    only cut at a line end, so a character split between two pieces is whole again).
+    """
+
+    __slots__ = ("_data", "_rest", "done")
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._data: list[bytes] = []
+        self.done = False
+
+    def feed(self, raw: bytes) -> list[bytes]:
+        buf = self._rest + raw
+        held = b""
+        if b"\r" in buf:
+            if buf.endswith(b"\r"):  # maybe the first half of a CRLF: decide with the next piece
+                buf, held = buf[:-1], b"\r"
+            buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = buf.split(b"\n")
+        self._rest = lines.pop() + held
+        out: list[bytes] = []
+        for line in lines:
+            if not line:
+                if self._data:
+                    data, self._data = b"\n".join(self._data), []
+                    if data.startswith(b"[DONE]"):
+                        self.done = True
+                    elif not self.done:
+                        out.append(data)
+                continue
+            name, _, value = line.partition(b":")
+            if name == b"data" and not self.done:
+                self._data.append(value[1:] if value.startswith(b" ") else value)
+        return out
+
+
