@@ -159,6 +159,23 @@ def test_fit_learns_from_vectors_alone() -> None:
     assert got is Label.PROBLEM
 
 
+def test_class_weights_balance_the_labels(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainer.spin.train as train
+
+    labels = [Label.PROBLEM] * 6 + [Label.SITUATION] * 3 + [Label.GREETING]
+
+    def shares(power: float) -> dict[Label, float]:
+        monkeypatch.setattr(train, "BALANCE", power)
+        weights = train.class_weights(labels)
+        assert weights.shape == (10,) and abs(float(weights.sum()) - 1.0) < 1e-6
+        return {lb: float(sum(w for w, x in zip(weights, labels, strict=True) if x is lb)) for lb in set(labels)}
+
+    assert all(abs(share - 1 / 3) < 1e-6 for share in shares(1.0).values())  # every label weighs the same
+    assert abs(shares(0.0)[Label.PROBLEM] - 0.6) < 1e-6  # plain mean over rows
+    half = shares(0.5)  # in between: a label's share grows with the square root of its rows
+    assert abs(half[Label.PROBLEM] / half[Label.GREETING] - 6 ** 0.5) < 1e-4
+
+
 def test_training_copies_after_a_client_turn() -> None:
     from trainer.spin.augment import CLIENT_FACTS, difficulty_turns, with_client_turns
 
