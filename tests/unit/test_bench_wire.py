@@ -7,11 +7,12 @@ import importlib.util
 import json
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import pytest
 
@@ -28,6 +29,13 @@ def _load(name: str) -> ModuleType:
 
 
 wire = _load("wire")
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run` on a thread of its own: the browser tests may leave a loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -87,7 +95,7 @@ def test_json_and_chunked_events_on_one_kept_alive_connection(base: str) -> None
         finally:
             conn.close()
 
-    first, status, events, last = asyncio.run(talk())
+    first, status, events, last = run(talk())
     assert first == (201, {"got": {"a": 1}, "auth": "Bearer t"})
     assert status == 200
     assert events == [("trainee", {"i": 1}), ("token", {"text": "Да"}), ("done", {})]
@@ -103,7 +111,7 @@ def test_a_connection_the_server_closed_is_opened_again(base: str) -> None:
         finally:
             conn.close()
 
-    assert asyncio.run(talk()) == [{"close": 1}, {"n": 2}]
+    assert run(talk()) == [{"close": 1}, {"n": 2}]
     assert len(set(Handler.peers)) == 2
 
 
@@ -112,6 +120,6 @@ def test_nothing_listening_is_a_wire_error() -> None:
         await wire.Connection("http://127.0.0.1:9", timeout=5).request("POST", "/json", {})
 
     with pytest.raises(wire.WireError, match="connect"):
-        asyncio.run(talk())
+        run(talk())
     with pytest.raises(ValueError, match="http://host:port"):
         wire.Connection("https://example.test")
