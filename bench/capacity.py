@@ -127,7 +127,7 @@ class Target:
                 await self.open(slot)
         except WireError as exc:
             step.errors += 1
-            step.kinds[str(exc).split(":")[0]] += 1
+            step.kinds[exc.kind] += 1
             await asyncio.sleep(0.5)
             await self.open(slot)
         finally:

@@ -155,7 +155,7 @@ async def _call(conn: Connection, load: Load, script: Script, rng: random.Random
     try:
         res = await conn.request("POST", "/api/calls", {"persona": script.persona, "lang": script.lang})
     except WireError as exc:
-        load.stats.error(f"start {str(exc).split(':')[0]}")
+        load.stats.error(f"start {exc.kind}")
         await asyncio.sleep(1)
         return
     if res.status != 201:
@@ -189,7 +189,7 @@ async def _call(conn: Connection, load: Load, script: Script, rng: random.Random
     try:
         res = await conn.request("POST", f"/api/calls/{call_id}/end")
     except WireError as exc:
-        load.stats.error(f"end {str(exc).split(':')[0]}")
+        load.stats.error(f"end {exc.kind}")
         return
     if res.status == 200:
         load.stats.ends.append(time.monotonic() - t0)

@@ -20,7 +20,13 @@ from urllib.parse import urlsplit
 
 
 class WireError(Exception):
-    """The connection failed or the server broke the protocol (the bench counts it as an error)."""
+    """The connection failed or the server broke the protocol (the bench counts it as an error).
+
+    Messages read "<stage>: <detail>"; `kind` is the stage, what the benches count errors by."""
+
+    @property
+    def kind(self) -> str:
+        return str(self).split(":")[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +60,7 @@ class Connection:
                 return Reply(status, b"".join(chunks))
         except TimeoutError as exc:
             self.close()
-            raise WireError(f"no whole reply within {self.timeout:g} s") from exc
+            raise WireError(f"timeout: no whole reply within {self.timeout:g} s") from exc
 
     async def stream(self, method: str, path: str, body: Any = None) -> tuple[int, AsyncIterator[bytes]]:
         """The status at once, then the body's pieces as they arrive. Read them all before the next request;
@@ -63,7 +69,7 @@ class Connection:
             status, headers = await asyncio.wait_for(self._send(method, path, body), self.timeout)
         except TimeoutError as exc:
             self.close()
-            raise WireError(f"no reply headers within {self.timeout:g} s") from exc
+            raise WireError(f"timeout: no reply headers within {self.timeout:g} s") from exc
         return status, self._body(headers)
 
     def close(self) -> None:
@@ -96,7 +102,7 @@ class Connection:
             try:
                 status = int(lines[0].split(" ", 2)[1])
             except (IndexError, ValueError) as exc:
-                raise WireError(f"bad status line {lines[0]!r}") from exc
+                raise WireError(f"status: bad status line {lines[0]!r}") from exc
             headers = {}
             for line in lines[1:]:
                 name, _, value = line.partition(":")

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
-from types import ModuleType
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
+from tests.unit.bench_modules import load_bench
 
-
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load("common")
+common = load_bench("common")
 
 
 def test_percentiles_nearest_rank() -> None:
@@ -75,7 +61,7 @@ def test_verdicts() -> None:
 
 
 def test_llm_overheads_subtract_the_fakes_own_time() -> None:
-    turns = _load("turns")
+    turns = load_bench("turns")
     # Turn 3 waited for a label check (the fake's request 4, 0.5 s) before its reply (request 5).
     streamed = [(1, 10.0, 10.30, 11.05, None), (2, 20.0, 20.26, 21.02, None), (9, 30.0, 30.3, 31.0, None),
                 (5, 40.0, 40.80, 41.55, 4)]
@@ -90,6 +76,6 @@ def test_llm_overheads_subtract_the_fakes_own_time() -> None:
     assert turns._label_check({"check": {"completion_id": "chatcmpl-bench-4", "cached": False}}) == 4
     assert turns._label_check({"check": {"completion_id": "chatcmpl-bench-4", "cached": True}}) is None
     assert turns._label_check({"check": None}) is None
-    fake = _load("fake_llm").Fake(first_token_s=0.24, tokens_per_s=25, words=20)
+    fake = load_bench("fake_llm").Fake(first_token_s=0.24, tokens_per_s=25, words=20)
     assert round(fake.reply_s, 3) == 1.0
     assert fake.reply_words(7)[-1] == "#7" and len(fake.reply_words(7)) == 20

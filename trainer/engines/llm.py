@@ -438,9 +438,7 @@ class StreamedReply(_Reply):
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    body, options = sse.post_args(eng.params(request, line, stream=True))
-                    response = eng.client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True,
-                                               options=options)
+                    response = sse.open_stream(eng.client, eng.params(request, line, stream=True))
                     try:
                         for data in _sse_json(response):
                             if piece := self._shown(chunks.add_data(data)):

@@ -70,7 +70,7 @@ class AsyncStreamedReply(_Reply):
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    response = await _post_stream(self._client, eng.params(request, line, stream=True))
+                    response = await sse.aopen_stream(self._client, eng.params(request, line, stream=True))
                     try:
                         async for data in _sse_json(response):
                             if piece := self._shown(chunks.add_data(data)):
@@ -91,12 +91,6 @@ class AsyncStreamedReply(_Reply):
                     await eng.asleep(pause)
         finally:
             self._stopped(line, given=given)
-
-
-async def _post_stream(client: Any, params: dict[str, Any]) -> Any:
-    """POST a streamed chat completion through the openai client; the unread HTTP response (see `sse.post`)."""
-    body, options = sse.post_args(params)
-    return await client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=options)
 
 
 async def _sse_json(response: Any) -> AsyncIterator[Any]:

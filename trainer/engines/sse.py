@@ -17,11 +17,23 @@ import httpx2
 import openai
 
 
-def post_args(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _post_args(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`chat.completions.create` keyword arguments as the body and request options of `client.post`."""
     body = dict(params)
     timeout = body.pop("timeout", None)
     return body, ({"timeout": timeout} if timeout is not None else {})
+
+
+def open_stream(client: Any, params: dict[str, Any]) -> Any:
+    """POST a streamed chat completion with the openai client; its unread HTTP response (close it after)."""
+    body, options = _post_args(params)
+    return client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=options)
+
+
+async def aopen_stream(client: Any, params: dict[str, Any]) -> Any:
+    """`open_stream` with the async openai client (`aclose()` the response after)."""
+    body, options = _post_args(params)
+    return await client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=options)
 
 
 def chunk(data: bytes, request: Any) -> Any:
@@ -81,5 +93,3 @@ class SSEData:
             if name == b"data" and not self.done:
                 self._data.append(value[1:] if value.startswith(b" ") else value)
         return out
-
-

@@ -2,7 +2,8 @@
 
 Server-sent events, in order:
   event: trainee  data: the stored trainee turn (index, text, label, letter, reason, ...)
-  event: token    data: {"text": piece}            (zero or more)
+  event: token    data: {"text": words}            (zero or more; words arriving within
+                  SPIN_TRAINER_STREAM_FLUSH_MS of the last event go out together, see `_Relay`)
   event: done     data: {"client": {...} | null, "ended": bool, "state": {...}, "replaced": bool}
                   (replaced: the streamed words were swapped for the stored line; show client.text)
   event: error    data: {"detail": message}        (instead of done, if storing the reply failed)
