@@ -122,3 +122,30 @@ def test_the_no_script_form_counts_against_the_same_limit(tmp_path) -> None:  # 
         codes = [client.post(f"{page.url}/turns", data={"text": f"How many sites, {n}?", "csrf_token": token},
                              follow_redirects=False).status_code for n in range(3)]
     assert codes == [303, 303, 429]
+
+
+def test_turn_routes_sign_the_caller_in_as_the_other_writes_do(live: Live) -> None:
+    """The turn routes look the caller up in the handler's own thread (deps.signed_in_writer): the
+    answers must be those of `AuthWrite`: 401 without or with an unknown token, 403 for a browser
+    session without its CSRF token, and no line stored by a refused request."""
+    from tests.api.test_manage_pages import signed_in
+    from tests.api.test_web_pages import csrf_of
+
+    call_id = start(live)
+    for route in ("turns", "turns/stream"):
+        url = f"/api/calls/{call_id}/{route}"
+        anonymous = live.client.post(url, json={"bad": "body"})
+        assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer", route
+        unknown = live.client.post(url, json={"text": "Hello"}, headers={"Authorization": "Bearer nope"})
+        assert unknown.status_code == 401 and "unknown or revoked" in unknown.json()["detail"], route
+    browser = signed_in(live, "tina")
+    token = csrf_of(browser.get("/").text)
+    for route in ("turns", "turns/stream"):
+        url = f"/api/calls/{call_id}/{route}"
+        forged = browser.post(url, json={"text": "How many sites do you run?"}, headers={"X-CSRF-Token": "forged"})
+        assert forged.status_code == 403 and "X-CSRF-Token" in forged.json()["detail"], route
+    stored = live.client.get(f"/api/calls/{call_id}", headers=live.auth("tina")).json()
+    assert [t["index"] for t in stored["turns"]] == [0], "a refused request stores nothing"
+    ok = browser.post(f"/api/calls/{call_id}/turns", json={"text": "How many sites do you run?"},
+                      headers={"X-CSRF-Token": token})
+    assert ok.status_code == 200 and ok.json()["trainee"]["index"] == 1

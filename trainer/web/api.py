@@ -12,7 +12,7 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
 from trainer.services.rubric_admin import current_rubric
-from trainer.web.deps import DB, Auth, AuthWrite, Ctx, CurrentRubric, commit_here
+from trainer.web.deps import DB, Auth, AuthWrite, Caller, Ctx, CurrentRubric, commit_here, signed_in_writer
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
 router = APIRouter()
@@ -84,13 +84,14 @@ def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
 
 
 @router.post("/api/calls/{call_id}/turns", tags=["calls"])
-def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
+def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
               idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
     """Say something; get its label and the client's answer.
 
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
     answered the same.
     """
+    who = signed_in_writer(db, caller)
     call_service.begin_turn_read(db, ctx.engine)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,

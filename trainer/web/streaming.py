@@ -40,7 +40,7 @@ from trainer.services.rubric_admin import current_rubric
 from trainer.spin.classifier import read_ahead
 from trainer.web.api import TurnIn
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, AuthWrite, Ctx, commit_here
+from trainer.web.deps import DB, Caller, Ctx, commit_here, signed_in_writer
 from trainer.web.serialize import client_json, trainee_json
 
 router = APIRouter()
@@ -217,9 +217,10 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 @router.post("/api/calls/{call_id}/turns/stream", tags=["calls"],
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "events: trainee, token..., done (or error)"}})
-def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, who: AuthWrite,
+def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
+    who = signed_in_writer(db, caller)
     call_service.begin_turn_read(db, ctx.engine)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
