@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 from tests.unit.bench_modules import load_bench
 
@@ -79,3 +81,33 @@ def test_llm_overheads_subtract_the_fakes_own_time() -> None:
     fake = load_bench("fake_llm").Fake(first_token_s=0.24, tokens_per_s=25, words=20)
     assert round(fake.reply_s, 3) == 1.0
     assert fake.reply_words(7)[-1] == "#7" and len(fake.reply_words(7)) == 20
+
+
+def test_gc_pauses_count_only_what_happened_once_the_server_was_ready(tmp_path: Path) -> None:
+    gc_pauses = load_bench("gc_pauses")
+    recorder = gc_pauses.Recorder()
+    recorder("start", {"generation": 2})
+    recorder("stop", {"generation": 2})  # during startup: not counted
+    recorder.mark_ready()
+    for gen in (0, 0, 1, 2):
+        recorder("start", {"generation": gen})
+        recorder("stop", {"generation": gen})
+    assert [p[0] for p in recorder.pauses] == [2, 0, 0, 1, 2]
+    assert recorder.pauses[0][2] is None and all(p[2] is not None and p[2] >= 0 for p in recorder.pauses[1:])
+    path = tmp_path / "1.json"
+    recorder.dump(path, frozen=True)
+    stored = json.loads(path.read_text())
+    rows = gc_pauses.summary(stored["pauses"])
+    assert stored["frozen"] is True
+    assert [row[:2] for row in rows] == [[0, 2], [1, 1], [2, 1]]
+
+
+def test_phases_measure_the_gaps_between_a_requests_own_marks() -> None:
+    phases = load_bench("phases")
+    marks = [[1, "request", 10.000], [2, "request", 10.001], [1, "sign-in<", 10.002], [2, "sign-in<", 10.011],
+             [1, "sign-in>", 10.003], [2, "sign-in>", 10.012]]
+    got = {(a, b): [round(v, 3) for v in values] for a, b, values in phases.steps(marks)}
+    assert got == {("request", "sign-in<"): [2.0, 10.0], ("sign-in<", "sign-in>"): [1.0, 1.0]}
+    assert phases.steps(marks)[0][:2] == ("request", "sign-in<"), "the step with the most time comes first"
+    assert phases.wrapped(lambda x: x + 1, "step")(1) == 2  # outside a marked request: no mark, same result
+    assert phases.MARKS == []

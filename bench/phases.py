@@ -1,0 +1,155 @@
+"""Where a streamed turn waits under load: a launcher for the turn benches that marks each step, and its report.
+
+Run (one server process, LLM engine):
+  SPIN_BENCH_SERVER=bench/phases.py .venv/bin/python bench/turns.py --engine llm --trainees 200 --no-docs
+  .venv/bin/python bench/phases.py --report
+As the launcher, it runs `spin-trainer` with the steps of `POST /api/calls/{id}/turns/stream` wrapped
+(the request reaching the app, the sign-in lookup, the call's load, labelling, the trainee turn's write,
+the commit, the first byte of the response, opening the model's stream, storing the reply), each
+mark tagged with its request, and writes them to var/phases/<pid>.json when the server stops. The
+report gives, for each pair of consecutive marks, the median and 95th percentile: a step that is
+slow by itself, or a wait between two steps (a thread hop, a queue for a database place).
+py-spy (`bench/turns.py --profile`) says what the CPU does; this says where a turn's time goes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextvars
+import itertools
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+OUT = Path(__file__).resolve().parent.parent / "var" / "phases"
+_request: contextvars.ContextVar[int] = contextvars.ContextVar("bench_request", default=0)
+MARKS: list[tuple[int, str, float]] = []  # (request number, mark, time.monotonic())
+
+
+def mark(name: str) -> None:
+    """Record `name` for the request in this context (worker threads inherit it); outside one, nothing."""
+    if rid := _request.get():
+        MARKS.append((rid, name, time.monotonic()))
+
+
+def wrapped(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
+    """`fn` with a mark `name<` on entry and `name>` on return (or raise)."""
+    if asyncio.iscoroutinefunction(fn):
+        async def run_async(*args: Any, **kwargs: Any) -> Any:
+            mark(f"{name}<")
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                mark(f"{name}>")
+        return run_async
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        mark(f"{name}<")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            mark(f"{name}>")
+    return run
+
+
+class Marked:
+    """Outermost ASGI layer: numbers each streamed turn request, marks its arrival and first body byte."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._numbers = itertools.count(1)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith("/turns/stream"):
+            await self.app(scope, receive, send)
+            return
+        _request.set(next(self._numbers))
+        mark("request")
+        first = True
+
+        async def send_marked(message: dict[str, Any]) -> None:
+            nonlocal first
+            if first and message["type"] == "http.response.body":
+                first = False
+                mark("first byte")
+            await send(message)
+
+        await self.app(scope, receive, send_marked)
+
+
+def steps(marks: list[list[Any]]) -> list[tuple[str, str, list[float]]]:
+    """For each pair of consecutive marks of a request: the milliseconds between them, over all requests."""
+    by_request: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for rid, name, at in marks:
+        by_request[rid].append((at, name))
+    gaps: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for points in by_request.values():
+        points.sort()
+        for (t1, a), (t2, b) in itertools.pairwise(points):
+            gaps[(a, b)].append((t2 - t1) * 1000)
+    return sorted(((a, b, v) for (a, b), v in gaps.items()), key=lambda item: -sum(item[2]))
+
+
+def report() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import Summary, markdown_table, ms
+
+    files = sorted(OUT.glob("*.json"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        print(f"no marks in {OUT}: run a bench with SPIN_BENCH_SERVER=bench/phases.py first")
+        return 1
+    for path in files:
+        marks = json.loads(path.read_text())
+        requests = len({m[0] for m in marks})
+        rows = []
+        for a, b, values in steps(marks):
+            if len(values) * 5 < requests:  # a rare path (a repair, a replay): not the turn's
+                continue
+            s = Summary.of(values)
+            rows.append([f"{a} -> {b}", s.count, ms(s.p50), ms(s.p95), f"{sum(values) / max(1, requests):.1f}"])
+        print(f"{path.name}: {requests} streamed turns")
+        print(markdown_table(["step", "turns", "p50 ms", "p95 ms", "mean ms per turn"], rows))
+    return 0
+
+
+def serve() -> int:
+    import trainer.app
+    from trainer.cli import main
+    from trainer.engines import sse
+    from trainer.services import accounts
+    from trainer.services import calls as call_service
+    from trainer.web import streaming
+
+    for owner, attr, name in ((accounts, "user_for_token", "sign-in"), (call_service, "call_to_speak_in", "load call"),
+                              (call_service, "classify", "label"), (call_service, "begin_turn", "write turn"),
+                              (streaming, "commit_here", "commit"), (sse, "aopen_stream", "open model stream"),
+                              (streaming, "_store", "store reply")):
+        setattr(owner, attr, wrapped(getattr(owner, attr), name))
+    create_app = trainer.app.create_app
+
+    def marked_app(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+        app.add_middleware(Marked)
+        return app
+
+    trainer.app.create_app = marked_app  # serve looks it up when it runs
+    OUT.mkdir(parents=True, exist_ok=True)
+    atexit.register(lambda: (OUT / f"{os.getpid()}.json").write_text(json.dumps(MARKS)))
+    return main()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--report"]:
+        raise SystemExit(report())
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        raise SystemExit(0)
+    if "--workers" in sys.argv:
+        raise SystemExit("phases.py records one server process; run the bench without --workers")
+    raise SystemExit(serve())
