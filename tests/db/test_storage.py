@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import PG_ADMIN_URL, PgDatabase
 from trainer.config import project_root
 from trainer.db.migrate import current_heads, downgrade, upgrade
-from trainer.db.models import ApiToken, Call, PersonaVersion, Turn
+from trainer.db.models import ApiToken, Call, PersonaVersion, Turn, User
 from trainer.db.session import make_engine, unit_of_work
 from trainer.engines.scripted import ScriptedEngine
 from trainer.scoring.rubric import default_rubric_path, load_rubric
@@ -190,3 +190,30 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(pg_data
         assert backend_pid(trusted) != first, "the pool dropped the dead connection after the error"
     finally:
         trusted.dispose()
+
+
+def test_a_turn_reads_its_call_and_turns_in_one_statement(sessions: sessionmaker[Session], engine: Engine) -> None:
+    """Each statement is a round trip on PostgreSQL: the call a line is said in comes with its turns in one
+    query, and a scripted turn writes the state and its two lines and nothing else."""
+    from sqlalchemy import event
+
+    rubric = load_rubric(default_rubric_path())
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, project_root() / "personas")
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        call = call_service.start_call(db, user, latest_versions(db)[0].persona_id, "en", ScriptedEngine())
+        call_service.take_turn(db, call, "How do you handle deliveries today?", ScriptedEngine(), 2000, rubric)
+        call_id, user_id = call.id, user.id
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _conn, _cur, statement, *_: statements.append(" ".join(statement.split()[:4])))
+    with unit_of_work(sessions) as db:
+        user = db.get(User, user_id)
+        assert user is not None
+        statements.clear()
+        call = call_service.call_to_speak_in(db, user, call_id, per_minute=0)
+        assert len(call.turns) == 3
+        call_service.take_turn(db, call, "How many sites do you run?", ScriptedEngine(), 2000, rubric)
+    kinds = [s.split()[0] for s in statements if not s.startswith("BEGIN")]
+    assert kinds.count("SELECT") == 1, statements
+    assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from trainer import conversation
@@ -410,8 +410,9 @@ def latest_scorecard(db: Session, call: Call) -> Scorecard | None:
 def get_call_for(db: Session, user: User, call_id: int) -> Call:
     """The call if this user may see it; 404 otherwise (also for another trainee's call)."""
     # The call's user is not joined in: it is only compared by id here, and a page that shows it finds
-    # the signed-in user in the session's identity map or loads it then.
-    call = db.get(Call, call_id, options=[lazyload(Call.user)])
+    # the signed-in user in the session's identity map or loads it then. The turns are joined in: every
+    # caller reads them, and on PostgreSQL the separate query `selectin` made was one more round trip.
+    call = db.get(Call, call_id, options=[lazyload(Call.user), joinedload(Call.turns)])
     if call is None or (call.user_id != user.id and not user.sees_all_calls):
         raise CallError(404, f"no call {call_id} that you can see")
     return call
