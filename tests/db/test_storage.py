@@ -194,7 +194,8 @@ def test_a_pooled_connection_that_died_while_idle_is_replaced_before_use(pg_data
 
 def test_a_turn_reads_its_call_and_turns_in_one_statement(sessions: sessionmaker[Session], engine: Engine) -> None:
     """Each statement is a round trip on PostgreSQL: the call a line is said in comes with its turns in one
-    query, and a scripted turn writes the state and its two lines and nothing else."""
+    query, and a scripted turn writes the state and its two lines and nothing else, the two lines in one
+    INSERT there (SQLAlchemy batches them where the driver returns the new ids for several rows)."""
     from sqlalchemy import event
 
     rubric = load_rubric(default_rubric_path())
@@ -216,4 +217,45 @@ def test_a_turn_reads_its_call_and_turns_in_one_statement(sessions: sessionmaker
         call_service.take_turn(db, call, "How many sites do you run?", ScriptedEngine(), 2000, rubric)
     kinds = [s.split()[0] for s in statements if not s.startswith("BEGIN")]
     assert kinds.count("SELECT") == 1, statements
-    assert kinds == ["SELECT", "UPDATE", "INSERT", "INSERT"], statements
+    one_insert = engine.dialect.name == "postgresql"
+    assert kinds == ["SELECT", "UPDATE", *(["INSERT"] if one_insert else ["INSERT", "INSERT"])], statements
+    with unit_of_work(sessions) as db:
+        call = db.get(Call, call_id)
+        assert call is not None
+        assert [(t.index, t.role) for t in call.turns][-2:] == [(3, "trainee"), (4, "client")]
+
+
+def test_two_lines_said_at_once_in_one_call_store_one_and_refuse_the_other(sessions: sessionmaker[Session]) -> None:
+    """Both requests read the call before either wrote: the second clashes on the turn's index and gets a
+    409 (send it again), and none of its words are stored, the trainee's line included."""
+    from trainer.db.session import begin_read
+
+    rubric = load_rubric(default_rubric_path())
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, project_root() / "personas")
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        call_id = call_service.start_call(db, user, latest_versions(db)[0].persona_id, "en", ScriptedEngine()).id
+        user_id = user.id
+    late = sessions()
+    try:
+        begin_read(late)  # as the web layer reads: on SQLite the read holds no writer's place
+        late_user = late.get(User, user_id)
+        assert late_user is not None
+        late_call = call_service.call_to_speak_in(late, late_user, call_id, per_minute=0)
+        with unit_of_work(sessions) as db:
+            first_user = db.get(User, user_id)
+            assert first_user is not None
+            first = call_service.call_to_speak_in(db, first_user, call_id, per_minute=0)
+            call_service.take_turn(db, first, "How many sites do you run?", ScriptedEngine(), 2000, rubric)
+        with pytest.raises(call_service.CallError) as refused:
+            call_service.take_turn(late, late_call, "How do you handle deliveries today?", ScriptedEngine(), 2000,
+                                   rubric)
+        assert refused.value.status == 409 and "send yours again" in refused.value.message
+    finally:
+        late.rollback()
+        late.close()
+    with unit_of_work(sessions) as db:
+        call = db.get(Call, call_id)
+        assert call is not None
+        assert [(t.index, t.role) for t in call.turns] == [(0, "client"), (1, "trainee"), (2, "client")]
+        assert call.turns[1].text == "How many sites do you run?"

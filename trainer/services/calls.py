@@ -115,7 +115,7 @@ def _client_turn(call_id: int, index: int, spoken: conversation.Spoken) -> Turn:
     return Turn(call_id=call_id, index=index, role="client", text=reply.text, label=None, confidence=None,
                 detail={"decision": spoken.decision.to_dict(), "notice": reply.notice},
                 engine=reply.engine, model=reply.model, latency_ms=round(spoken.latency_ms, 2),
-                tokens_in=reply.tokens_in, tokens_out=reply.tokens_out)
+                tokens_in=reply.tokens_in, tokens_out=reply.tokens_out, request_key=None)
 
 
 def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.Spoken) -> Turn:
@@ -209,13 +209,15 @@ def begin_turn_read(db: Session, engine: Engine) -> None:
 
 
 def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
-               classifier: conversation.Classifier = classify) -> Pending:
+               classifier: conversation.Classifier = classify, insert_now: bool = True) -> Pending:
     """Label the line, let the director decide, and store the trainee turn and the new state.
 
     Nothing here waits on a model, so the trainee's words are safe before any engine is asked. A caller
     may have begun the transaction as a read (`trainer.db.session.begin_read`): on SQLite the labelling
     and the director then run outside the single writer's place, and the writing transaction first
-    checks that the call did not change meanwhile (409 if it did).
+    checks that the call did not change meanwhile (409 if it did). `insert_now=False` leaves the trainee
+    turn to the session's next flush, so that a reply stored in the same transaction goes in the same
+    INSERT (see `take_turn`); a clash on the turn's index then surfaces there.
     """
     text = clean_text(text, max_chars)
     if _unanswered(call) is not None:
@@ -242,7 +244,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                            "decision": decided.decision.to_dict() if decided.decision else None,
                            **({"check": c.check.to_dict()} if c.check else {})})
     call.turns.append(trainee)
-    db.flush()
+    if insert_now:
+        db.flush()
     request = None
     if decided.decision is not None:
         request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, personas),
@@ -295,23 +298,32 @@ def settle_label(db: Session, call: Call, text: str, max_chars: int, classifier:
     return lambda _text, _context, _lang: settled
 
 
+def raced() -> CallError:
+    """The answer to a line that lost a race with another line of the same call (a clash on the index)."""
+    return CallError(409, "another line of this call was being stored at the same moment; send yours again")
+
+
 def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
-                      classifier: conversation.Classifier = classify, outside: Outside = nullcontext
-                      ) -> Pending | TurnPair:
-    """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin)."""
+                      classifier: conversation.Classifier = classify, outside: Outside = nullcontext,
+                      insert_now: bool = True) -> Pending | TurnPair:
+    """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin).
+
+    `insert_now=False` (the caller stores the reply in the same transaction and turns a later
+    IntegrityError into `raced()`) applies without a key only: with one, the line is written inside a
+    SAVEPOINT so that a twin's stored answer can be looked up after a clash.
+    """
     again = replayed(db, call, request_key)
     if again is not None:
         return again
     classifier = settle_label(db, call, text, max_chars, classifier, outside)
-    raced = CallError(409, "another line of this call was being stored at the same moment; send yours again")
     if request_key is None:
         # Nothing to look up after a race, so no SAVEPOINT (two round trips a turn): a clash on the
         # turn's index rolls the whole request back, which has written nothing else.
         try:
-            return begin_turn(db, call, text, max_chars, None, classifier)
+            return begin_turn(db, call, text, max_chars, None, classifier, insert_now)
         except IntegrityError:
             db.rollback()
-            raise raced from None
+            raise raced() from None
     end_reads(db)  # a SAVEPOINT belongs in a writer's transaction, not in one begun as a read
     try:
         with db.begin_nested():
@@ -321,7 +333,7 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
         again = replayed(db, call, request_key)
         if again is not None:
             return again
-        raise raced from None
+        raise raced() from None
 
 
 RubricSource = Rubric | Callable[[], Rubric]  # a callable is asked only when a call ends and needs scoring
@@ -348,18 +360,35 @@ def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int
     reply is stored in a second transaction, and the engine speaks `outside` (see `Outside`). An `instant`
     engine (the scripted one: in-process, no I/O) speaks inside the first transaction: one commit.
     """
-    pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier, outside)
+    instant = bool(getattr(engine, "instant", False))
+    # An instant engine's reply goes in with the trainee's line: one INSERT for both, one round trip.
+    pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier, outside, insert_now=not instant)
     if isinstance(pending, TurnPair):
         return pending
     spoken = None
     if pending.request is not None:
-        if getattr(engine, "instant", False):
+        if instant:
             spoken = conversation.speak_request(engine, pending.request)
         else:
             db.commit()  # an engine that may stall or fail gets the trainee's line already stored
             with outside():
                 spoken = conversation.speak_request(engine, pending.request)
-    return finish_turn(db, pending, spoken, rubric)
+    if not instant or request_key is not None:
+        return finish_turn(db, pending, spoken, rubric)
+    return finish_turn_or_409(db, pending, spoken, rubric)
+
+
+def finish_turn_or_409(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: RubricSource
+                       ) -> TurnPair:
+    """`finish_turn` when the trainee's line is still unwritten (`begin_turn_safely(insert_now=False)`
+    without a key): a clash on the index, there, is the race `begin_turn_safely` answers with a 409,
+    and the request has written nothing yet. Not for a line already stored: resending it would say it
+    twice."""
+    try:
+        return finish_turn(db, pending, spoken, rubric)
+    except IntegrityError:
+        db.rollback()
+        raise raced() from None
 
 
 def end_call(db: Session, call: Call, rubric: Rubric) -> Scorecard:

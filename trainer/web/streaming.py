@@ -222,36 +222,40 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
     """Say something and receive the label at once, then the client's reply as a stream."""
     who = signed_in_writer(db, caller)
     call_service.begin_turn_read(db, ctx.engine)
+    instant = bool(getattr(ctx.engine, "instant", False))
+    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
+        # An instant engine's reply goes in with the trainee's line (one INSERT; see calls.take_turn).
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
-                                                 idempotency_key, ctx.classifier, ctx.db_slots.released)
+                                                 idempotency_key, ctx.classifier, ctx.db_slots.released,
+                                                 insert_now=not instant)
         if isinstance(pending, call_service.TurnPair):
             replay = [sse("trainee", trainee_json(pending.trainee)),
                       sse("done", {"client": client_json(pending.client), "ended": call.ended,
                                    "state": call.state})]
             return StreamingResponse(_replayed(replay), media_type="text/event-stream")
+        if instant:  # the whole turn is this transaction, committed here before the body streams
+            events = _spoken_at_once(db, ctx, pending, deferred=idempotency_key is None)
+            commit_here(db)
+            return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
     first = trainee_json(pending.trainee)
-    headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     # The turn is committed here, in this thread, before the body streams.
-    if getattr(ctx.engine, "instant", False):
-        events = _spoken_at_once(db, ctx, pending, first)
-        commit_here(db)
-        return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
     turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
     commit_here(db)
     return StreamingResponse(_events(ctx, turn, first, pending.request),
                              media_type="text/event-stream", headers=headers)
 
 
-def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, first: dict[str, Any]) -> list[str]:
+def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, deferred: bool) -> list[str]:
     """All the events of a turn voiced by an `instant` engine (the scripted one: no I/O, cannot stall).
 
     It speaks inside the turn's own transaction, as in `take_turn`: one commit for the whole turn
-    instead of a second transaction for the reply.
+    instead of a second transaction for the reply. `deferred`: the trainee's line is not written yet
+    (it goes in with the reply), so a clash on its index is the race answered with a 409.
     """
     pieces: list[str] = []
     spoken: conversation.Spoken | None = None
@@ -260,6 +264,8 @@ def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, first: dict[
         pieces = list(ctx.engine.stream(pending.request))
         spoken = conversation.Spoken(decision=pending.request.decision, reply=_joined(ctx.engine, pieces),
                                      latency_ms=(time.perf_counter() - started) * 1000)
-    pair = call_service.finish_turn(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
+    finish = call_service.finish_turn_or_409 if deferred else call_service.finish_turn
+    pair = finish(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
     stored = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
-    return [sse("trainee", first), *(sse("token", {"text": piece}) for piece in pieces), _done(stored, pieces)]
+    return [sse("trainee", trainee_json(pair.trainee)), *(sse("token", {"text": piece}) for piece in pieces),
+            _done(stored, pieces)]
