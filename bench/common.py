@@ -21,7 +21,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -286,6 +286,29 @@ def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_
     if workers > 1:
         args += ["--workers", str(workers)]
     return spawn(args, env, port, "/healthz", data_dir / f"server-{port}.log")
+
+
+def launcher_main(script: str, doc: str, out: Path, serve: Callable[[], int],
+                  report: Callable[[list[Path]], int]) -> int:
+    """The command line of a SPIN_BENCH_SERVER launcher (bench/phases.py, bench/gc_pauses.py).
+
+    `--report` hands `report` what the runs recorded in `out` (oldest first), `-h` prints `doc`, and
+    anything else is `spin-trainer`'s own arguments, served with the launcher's hooks by `serve`. One
+    server process only: uvicorn's worker processes start afresh, without the hooks.
+    """
+    args = sys.argv[1:]
+    if args == ["--report"]:
+        files = sorted(out.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        if not files:
+            print(f"nothing recorded in {out}: run a bench with SPIN_BENCH_SERVER=bench/{script} first")
+            return 1
+        return report(files)
+    if args[:1] in (["-h"], ["--help"]):
+        print(doc)
+        return 0
+    if "--workers" in args:
+        raise SystemExit(f"{script} records one server process; run the bench without --workers")
+    return serve()
 
 
 # --- databases and accounts ----------------------------------------------------------------------

@@ -21,6 +21,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import launcher_main, markdown_table
+
 OUT = Path(__file__).resolve().parent.parent / "var" / "gc-pauses"
 
 
@@ -60,14 +64,7 @@ def summary(pauses: list[list[Any]]) -> list[list[object]]:
     return rows
 
 
-def report() -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import markdown_table
-
-    files = sorted(OUT.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        print(f"no pauses recorded in {OUT}: run a bench with SPIN_BENCH_SERVER=bench/gc_pauses.py first")
-        return 1
+def report(files: list[Path]) -> int:
     for path in files:
         data = json.loads(path.read_text())
         print(f"{path.name}: startup heap {'frozen' if data['frozen'] else 'not frozen'}")
@@ -96,12 +93,4 @@ def serve() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--report"]:
-        raise SystemExit(report())
-    if sys.argv[1:2] in (["-h"], ["--help"]):
-        print(__doc__)
-        raise SystemExit(0)
-    if "--workers" in sys.argv:
-        # uvicorn's worker processes start afresh, without this launcher's callback
-        raise SystemExit("gc_pauses.py records one server process; run the bench without --workers")
-    raise SystemExit(serve())
+    raise SystemExit(launcher_main("gc_pauses.py", __doc__ or "", OUT, serve, report))

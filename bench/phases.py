@@ -27,6 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import Summary, launcher_main, markdown_table, ms
+
 OUT = Path(__file__).resolve().parent.parent / "var" / "phases"
 _request: contextvars.ContextVar[int] = contextvars.ContextVar("bench_request", default=0)
 MARKS: list[tuple[int, str, float]] = []  # (request number, mark, time.monotonic())
@@ -96,14 +100,7 @@ def steps(marks: list[list[Any]]) -> list[tuple[str, str, list[float]]]:
     return sorted(((a, b, v) for (a, b), v in gaps.items()), key=lambda item: -sum(item[2]))
 
 
-def report() -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from common import Summary, markdown_table, ms
-
-    files = sorted(OUT.glob("*.json"), key=lambda p: p.stat().st_mtime)
-    if not files:
-        print(f"no marks in {OUT}: run a bench with SPIN_BENCH_SERVER=bench/phases.py first")
-        return 1
+def report(files: list[Path]) -> int:
     for path in files:
         marks = json.loads(path.read_text())
         requests = len({m[0] for m in marks})
@@ -145,11 +142,4 @@ def serve() -> int:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--report"]:
-        raise SystemExit(report())
-    if sys.argv[1:2] in (["-h"], ["--help"]):
-        print(__doc__)
-        raise SystemExit(0)
-    if "--workers" in sys.argv:
-        raise SystemExit("phases.py records one server process; run the bench without --workers")
-    raise SystemExit(serve())
+    raise SystemExit(launcher_main("phases.py", __doc__ or "", OUT, serve, report))

@@ -154,6 +154,7 @@ class Pending:
     trainee: Turn
     decision: Decision | None
     request: VoiceRequest | None
+    unwritten: bool = False  # the trainee turn waits for the session's next flush (`begin_turn(insert_now=False)`)
 
 
 def replayed(db: Session, call: Call, request_key: str | None) -> TurnPair | None:
@@ -252,7 +253,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                                lang=lang, decision=decided.decision, state=decided.state,
                                history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
                                turn_index=index + 1)
-    return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
+    return Pending(call=call, trainee=trainee, decision=decided.decision, request=request,
+                   unwritten=not insert_now)
 
 
 def _advance(db: Session, call: Call, state: dict[str, Any], ended_at: datetime | None) -> None:
@@ -308,9 +310,9 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
                       insert_now: bool = True) -> Pending | TurnPair:
     """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin).
 
-    `insert_now=False` (the caller stores the reply in the same transaction and turns a later
-    IntegrityError into `raced()`) applies without a key only: with one, the line is written inside a
-    SAVEPOINT so that a twin's stored answer can be looked up after a clash.
+    `insert_now=False` (the caller stores the reply in the same transaction, with `finish_turn`)
+    applies without a key only: with one, the line is written inside a SAVEPOINT so that a twin's
+    stored answer can be looked up after a clash.
     """
     again = replayed(db, call, request_key)
     if again is not None:
@@ -341,10 +343,21 @@ RubricSource = Rubric | Callable[[], Rubric]  # a callable is asked only when a 
 
 def finish_turn(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: RubricSource
                 ) -> TurnPair:
-    """Store the client's words (if any); a call the client ended is scored at once."""
+    """Store the client's words (if any); a call the client ended is scored at once.
+
+    When the trainee's line is still unwritten (`Pending.unwritten`), both go in with this flush, and a
+    clash on the index is the race `begin_turn_safely` answers with a 409: the request has written
+    nothing yet. A line already stored is not answered so: resending it would say it twice.
+    """
     call = pending.call
     client = _add_client_turn(db, call, pending.trainee.index + 1, spoken) if spoken else None
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError:
+        if not pending.unwritten:
+            raise
+        db.rollback()
+        raise raced() from None
     if call.ended:
         ensure_scorecard(db, call, rubric if isinstance(rubric, Rubric) else rubric())
     return TurnPair(trainee=pending.trainee, client=client, call=call)
@@ -373,22 +386,7 @@ def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int
             db.commit()  # an engine that may stall or fail gets the trainee's line already stored
             with outside():
                 spoken = conversation.speak_request(engine, pending.request)
-    if not instant or request_key is not None:
-        return finish_turn(db, pending, spoken, rubric)
-    return finish_turn_or_409(db, pending, spoken, rubric)
-
-
-def finish_turn_or_409(db: Session, pending: Pending, spoken: conversation.Spoken | None, rubric: RubricSource
-                       ) -> TurnPair:
-    """`finish_turn` when the trainee's line is still unwritten (`begin_turn_safely(insert_now=False)`
-    without a key): a clash on the index, there, is the race `begin_turn_safely` answers with a 409,
-    and the request has written nothing yet. Not for a line already stored: resending it would say it
-    twice."""
-    try:
-        return finish_turn(db, pending, spoken, rubric)
-    except IntegrityError:
-        db.rollback()
-        raise raced() from None
+    return finish_turn(db, pending, spoken, rubric)
 
 
 def end_call(db: Session, call: Call, rubric: Rubric) -> Scorecard:

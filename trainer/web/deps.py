@@ -79,6 +79,11 @@ class Credentials:
     cookie: str | None  # the browser session's cookie
     csrf_sent: str  # the X-CSRF-Token header ("" when absent)
 
+    @property
+    def absent(self) -> bool:
+        """Neither a bearer token nor a session cookie: an anonymous request."""
+        return self.token is None and not self.cookie
+
 
 def credentials_of(request: Request) -> Credentials:
     header = request.headers.get("authorization", "")
@@ -94,7 +99,7 @@ def look_up(db: Session, creds: Credentials) -> Principal | None:
     A lookup only: on SQLite its transaction neither waits for nor holds the writer's place, and it
     ends here, in this thread, whatever the outcome; the caller's own transaction starts afresh.
     """
-    if creds.token is None and not creds.cookie:
+    if creds.absent:
         return None
     begin_read(db)
     try:
@@ -158,7 +163,7 @@ async def get_credentials(request: Request) -> Credentials:
     """401 at once when the request carries no credentials at all, as `Auth` answers (before the body
     is validated); a token or cookie is checked in the handler."""
     creds = credentials_of(request)
-    if creds.token is None and not creds.cookie:
+    if creds.absent:
         _required(None)
     return creds
 

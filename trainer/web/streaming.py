@@ -237,7 +237,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
                                    "state": call.state})]
             return StreamingResponse(_replayed(replay), media_type="text/event-stream")
         if instant:  # the whole turn is this transaction, committed here before the body streams
-            events = _spoken_at_once(db, ctx, pending, deferred=idempotency_key is None)
+            events = _spoken_at_once(db, ctx, pending)
             commit_here(db)
             return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
     except CallError as exc:
@@ -250,12 +250,12 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
                              media_type="text/event-stream", headers=headers)
 
 
-def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, deferred: bool) -> list[str]:
+def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending) -> list[str]:
     """All the events of a turn voiced by an `instant` engine (the scripted one: no I/O, cannot stall).
 
     It speaks inside the turn's own transaction, as in `take_turn`: one commit for the whole turn
-    instead of a second transaction for the reply. `deferred`: the trainee's line is not written yet
-    (it goes in with the reply), so a clash on its index is the race answered with a 409.
+    instead of a second transaction for the reply (and, unwritten till now, the trainee's line goes in
+    with it: a clash on its index is the 409 race, raised by `finish_turn`).
     """
     pieces: list[str] = []
     spoken: conversation.Spoken | None = None
@@ -264,8 +264,7 @@ def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending, deferred: bo
         pieces = list(ctx.engine.stream(pending.request))
         spoken = conversation.Spoken(decision=pending.request.decision, reply=_joined(ctx.engine, pieces),
                                      latency_ms=(time.perf_counter() - started) * 1000)
-    finish = call_service.finish_turn_or_409 if deferred else call_service.finish_turn
-    pair = finish(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
+    pair = call_service.finish_turn(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
     stored = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
     return [sse("trainee", trainee_json(pair.trainee)), *(sse("token", {"text": piece}) for piece in pieces),
             _done(stored, pieces)]
