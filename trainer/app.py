@@ -7,6 +7,7 @@ setup link. Importing this module does nothing.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import sys
@@ -84,6 +85,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         ctx = build_context(settings)
+        ctx.loop = asyncio.get_running_loop()
         app.state.ctx = ctx
         # Sync handlers, dependencies and DB work run on worker threads (streamed replies hold none): headroom.
         anyio.to_thread.current_default_thread_limiter().total_tokens = WORKER_THREADS

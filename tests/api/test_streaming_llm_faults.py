@@ -4,8 +4,9 @@ that leaves mid-reply, end with the client's line stored and the trainee's words
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,15 +16,21 @@ import anyio
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from tests.api.conftest import seed_users
 from tests.api.test_streaming_and_idempotency import events
 from tests.conftest import make_settings
 from tests.fakes.openai_server import closed_port_url, fake_openai
 from trainer.app import create_app
+from trainer.db.base import utcnow
 from trainer.db.migrate import upgrade
+from trainer.db.models import Call
+from trainer.db.session import unit_of_work
 from trainer.engines.faults import notice
 from trainer.services.calls import INTERRUPTED
+from trainer.spin.labels import Lang
+from trainer.spin.types import Classification, ContextTurn
 
 REPLY = "We run eighty-four trucks, mostly twenty-tonners, and a dozen vans for the city."
 QUESTION = "How many trucks do you run today?"
@@ -183,3 +190,37 @@ def test_the_async_client_is_made_on_the_app_loop_and_closed_at_shutdown(tmp_pat
         assert not client.is_closed()
     assert client.is_closed(), "the lifespan closed it"
     assert fake.requests[-1]["stream"] is True
+
+
+def test_a_line_that_cannot_be_stored_withdraws_the_model_request_asked_early(tmp_path: Path) -> None:
+    # The model is asked as soon as the director decides, while the line is still being written
+    # (trainer.web.early). Here another writer hangs the call up while the line is labelled and keeps
+    # the database a moment, so the model hears the request before the line's write finds the call
+    # ended: a 409, and the request must be withdrawn (the 3 s stream closed early), nothing stored.
+    with fake_openai(reply=REPLY, tokens_per_s=5.0) as fake, llm_app(tmp_path, fake.base_url) as live:
+        call_id = live.start_call()
+        ctx = live.app.state.ctx
+        label = ctx.classifier
+        writing = threading.Event()
+
+        def hang_up() -> None:
+            with unit_of_work(ctx.sessions) as other:
+                other.execute(update(Call).where(Call.id == call_id).values(ended_at=utcnow()))
+                writing.set()
+                time.sleep(0.5)
+
+        def hang_up_meanwhile(text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification:
+            threading.Thread(target=hang_up).start()
+            writing.wait(5)
+            return label(text, context, lang)
+
+        ctx.classifier = hang_up_meanwhile
+        res = live.client.post(f"/api/calls/{call_id}/turns/stream", json={"text": QUESTION}, headers=live.auth)
+        deadline = time.monotonic() + 2.0
+        while fake.dropped < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        turns = live.call(call_id)["turns"]
+    assert res.status_code == 409 and "ended while this line" in res.json()["detail"]
+    assert [t["role"] for t in turns] == ["client"], "neither the line nor a reply to it was stored"
+    assert len(fake.requests) == 1, "the model was asked while the line waited to be written"
+    assert fake.dropped == 1, "and its stream was closed, not read through"

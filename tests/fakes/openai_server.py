@@ -13,7 +13,8 @@ then `mode`. Behaviours:
 Streams send one word per chunk, `tokens_per_s` of them a second (0: no pacing),
 after `first_token_delay_s`; usage comes in a last chunk with no choices when the
 request sets `stream_options.include_usage` and `usage` is True. Every request
-body, its behaviour and its arrival time are kept for assertions.
+body, its behaviour and its arrival time are kept for assertions, and `dropped`
+counts the streams the client closed before their end.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FakeOpenAI:
     served: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     peers: list[tuple[str, int]] = field(default_factory=list)  # the client's address of each request
+    dropped: int = 0  # streams the client closed before their end
     base_url: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -84,7 +86,12 @@ def _handler(state: FakeOpenAI, lock: threading.Lock) -> type[BaseHTTPRequestHan
                 self._json(429, {"error": {"message": "slow down", "type": "rate_limit_error"}},
                            {"retry-after": state.retry_after})
             elif body.get("stream"):
-                self._stream(body, behaviour)
+                try:
+                    self._stream(body, behaviour)
+                except (BrokenPipeError, ConnectionResetError):
+                    with lock:
+                        state.dropped += 1
+                    self.close_connection = True
             else:
                 text = "" if behaviour == "empty" else state.reply
                 self._json(200, {

@@ -201,6 +201,12 @@ def repair_interrupted(db: Session, call: Call) -> Turn | None:
     return turn
 
 
+OnRequest = Callable[[VoiceRequest], None]
+"""Told the engine's request before the turn is written, so a model can be asked while the line is stored
+(trainer.web.early.EarlyReply). Whoever passes it must withdraw the request if the turn then fails: a
+409, a hang-up that landed meanwhile, or a database error after this point means no reply is wanted."""
+
+
 def begin_turn_read(db: Session, engine: Engine) -> None:
     """Before a turn's first query, with an engine that may stall: begin the transaction as a read, so on
     SQLite the line is labelled outside the writer's place (see `begin_turn`). An instant engine's whole
@@ -210,7 +216,8 @@ def begin_turn_read(db: Session, engine: Engine) -> None:
 
 
 def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
-               classifier: conversation.Classifier = classify, insert_now: bool = True) -> Pending:
+               classifier: conversation.Classifier = classify, insert_now: bool = True,
+               on_request: OnRequest | None = None) -> Pending:
     """Label the line, let the director decide, and store the trainee turn and the new state.
 
     Nothing here waits on a model, so the trainee's words are safe before any engine is asked. A caller
@@ -218,7 +225,8 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     and the director then run outside the single writer's place, and the writing transaction first
     checks that the call did not change meanwhile (409 if it did). `insert_now=False` leaves the trainee
     turn to the session's next flush, so that a reply stored in the same transaction goes in the same
-    INSERT (see `take_turn`); a clash on the turn's index then surfaces there.
+    INSERT (see `take_turn`); a clash on the turn's index then surfaces there. `on_request` is handed the
+    engine's request as soon as the director has decided, before anything is written (see `OnRequest`).
     """
     text = clean_text(text, max_chars)
     if _unanswered(call) is not None:
@@ -236,6 +244,14 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                                   classifier)
     c = decided.classification
     index = len(call.turns)
+    request = None
+    if decided.decision is not None:
+        request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, personas),
+                               lang=lang, decision=decided.decision, state=decided.state,
+                               history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
+                               turn_index=index + 1)
+        if on_request is not None:
+            on_request(request)
     end_reads(db)
     _advance(db, call, decided.state.to_dict(), utcnow() if decided.state.ended else None)
     trainee = Turn(call_id=call.id, index=index, role="trainee", text=text, label=c.label.value,
@@ -247,12 +263,6 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     call.turns.append(trainee)
     if insert_now:
         db.flush()
-    request = None
-    if decided.decision is not None:
-        request = VoiceRequest(persona=conversation.speaker_of(persona, decided.decision, personas),
-                               lang=lang, decision=decided.decision, state=decided.state,
-                               history=(*history, ContextTurn(role="trainee", text=text)), seed=call.seed,
-                               turn_index=index + 1)
     return Pending(call=call, trainee=trainee, decision=decided.decision, request=request,
                    unwritten=not insert_now)
 
@@ -307,7 +317,7 @@ def raced() -> CallError:
 
 def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, request_key: str | None = None,
                       classifier: conversation.Classifier = classify, outside: Outside = nullcontext,
-                      insert_now: bool = True) -> Pending | TurnPair:
+                      insert_now: bool = True, on_request: OnRequest | None = None) -> Pending | TurnPair:
     """`begin_turn`, or the stored answer when the same key was already taken (also by a racing twin).
 
     `insert_now=False` (the caller stores the reply in the same transaction, with `finish_turn`)
@@ -322,14 +332,14 @@ def begin_turn_safely(db: Session, call: Call, text: str, max_chars: int, reques
         # Nothing to look up after a race, so no SAVEPOINT (two round trips a turn): a clash on the
         # turn's index rolls the whole request back, which has written nothing else.
         try:
-            return begin_turn(db, call, text, max_chars, None, classifier, insert_now)
+            return begin_turn(db, call, text, max_chars, None, classifier, insert_now, on_request)
         except IntegrityError:
             db.rollback()
             raise raced() from None
     end_reads(db)  # a SAVEPOINT belongs in a writer's transaction, not in one begun as a read
     try:
         with db.begin_nested():
-            return begin_turn(db, call, text, max_chars, request_key, classifier)
+            return begin_turn(db, call, text, max_chars, request_key, classifier, on_request=on_request)
     except IntegrityError:
         db.expire_all()
         again = replayed(db, call, request_key)

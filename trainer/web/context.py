@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi.templating import Jinja2Templates
@@ -33,3 +34,6 @@ class AppContext:
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)
+    # The server's event loop, set once it runs: the one place a worker thread may hand async work to
+    # (trainer.web.early.EarlyReply). None outside a running app.
+    loop: asyncio.AbstractEventLoop | None = None

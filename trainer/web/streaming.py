@@ -41,6 +41,7 @@ from trainer.spin.classifier import read_ahead
 from trainer.web.api import TurnIn
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, Caller, Ctx, commit_here, signed_in_writer
+from trainer.web.early import EarlyReply, EarlyStreamingResponse
 from trainer.web.serialize import client_json, trainee_json
 
 router = APIRouter()
@@ -128,11 +129,16 @@ async def _stored(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | No
     return done
 
 
-async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], request: VoiceRequest | None
-                  ) -> AsyncIterator[str]:
+async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], request: VoiceRequest | None,
+                  early: EarlyReply | None = None) -> AsyncIterator[str]:
+    """The events of a turn already committed; the reply is read from `early` when it was asked for there."""
     spoken: conversation.Spoken | None = None
     streamed: list[str] = []
-    pieces = speak_streaming(ctx.engine, request) if request is not None else None
+    pieces: AsyncGenerator[str | conversation.Spoken, None] | None = None
+    if early is not None and early.started:
+        pieces = early.pieces()
+    elif request is not None:
+        pieces = speak_streaming(ctx.engine, request)
     relay = _Relay(ctx.settings.stream_flush_ms / 1000)
     try:
         yield sse("trainee", pending_turn)
@@ -224,14 +230,18 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
     call_service.begin_turn_read(db, ctx.engine)
     instant = bool(getattr(ctx.engine, "instant", False))
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    early = _early_reply(ctx)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
         # An instant engine's reply goes in with the trainee's line (one INSERT; see calls.take_turn).
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,
                                                  idempotency_key, ctx.classifier, ctx.db_slots.released,
-                                                 insert_now=not instant)
+                                                 insert_now=not instant,
+                                                 on_request=early.start if early is not None else None)
         if isinstance(pending, call_service.TurnPair):
+            if early is not None:
+                early.cancel()  # a twin of this request (same key) was stored first: its answer stands
             replay = [sse("trainee", trainee_json(pending.trainee)),
                       sse("done", {"client": client_json(pending.client), "ended": call.ended,
                                    "state": call.state})]
@@ -240,14 +250,29 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
             events = _spoken_at_once(db, ctx, pending)
             commit_here(db)
             return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
-    except CallError as exc:
-        raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
-    first = trainee_json(pending.trainee)
-    # The turn is committed here, in this thread, before the body streams.
-    turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
-    commit_here(db)
-    return StreamingResponse(_events(ctx, turn, first, pending.request),
-                             media_type="text/event-stream", headers=headers)
+        first = trainee_json(pending.trainee)
+        # The turn is committed here, in this thread, before the body streams (the model may be busy with
+        # it already: see trainer.web.early).
+        turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
+        commit_here(db)
+    except BaseException as exc:
+        if early is not None:
+            early.cancel()
+        if isinstance(exc, CallError):
+            raise HTTPException(exc.status, exc.message, headers=exc.headers) from None
+        raise
+    body_events = _events(ctx, turn, first, pending.request, early)
+    if early is not None:
+        return EarlyStreamingResponse(body_events, early, headers)
+    return StreamingResponse(body_events, media_type="text/event-stream", headers=headers)
+
+
+def _early_reply(ctx: AppContext) -> EarlyReply | None:
+    """An engine read on the event loop is asked for the reply before the line is written (see `early`)."""
+    if ctx.loop is None or not callable(getattr(ctx.engine, "astream_reply", None)):
+        return None
+    engine = ctx.engine
+    return EarlyReply(ctx.loop, lambda request: speak_streaming(engine, request))
 
 
 def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending) -> list[str]:

@@ -1,0 +1,126 @@
+"""The model asked for its reply while the trainee's line is still being written.
+
+A streamed turn used to label the line, write and commit it, hand the response back to the event loop,
+and only then send the model its request: the write, the commit and the hop (about 2 ms unloaded, more
+under load, where the write queues for SQLite's single writer) came before the model even heard the
+question, and all of it counted in the first word's wait. The request needs only the director's
+decision, so the handler's worker thread hands it to the event loop the moment it is made (`start`) and
+goes on writing. A model takes hundreds of milliseconds to say its first word; the line is committed
+long before, and the `trainee` event still goes out first, so the trainee's words are as safe as before.
+If the line cannot be stored (a 409 race, a hang-up meanwhile, a database error) the handler withdraws
+the request (`cancel`) and nothing the model said is shown or stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+import anyio
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from trainer import conversation
+from trainer.engines.base import VoiceRequest
+
+Piece = str | conversation.Spoken
+Speak = Callable[[VoiceRequest], AsyncIterator[Piece]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Failed:
+    error: Exception
+
+
+_END = object()
+
+
+class EarlyReply:
+    """One turn's reply, spoken by `speak` in a task on `loop` and read later with `pieces()`.
+
+    `start` and `cancel` are called from the handler's worker thread and only schedule work on the loop
+    (`call_soon_threadsafe`, run in the order called), so the thread never waits for a busy loop.
+    Everything else runs on the loop. The task's lifetime ends with `close()`, which the response calls
+    whatever happened to its body (`EarlyStreamingResponse`): a reply nobody reads is not left speaking.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, speak: Speak) -> None:
+        self._loop = loop
+        self._speak = speak
+        self._items: asyncio.Queue[object] = asyncio.Queue()  # bound to the loop on first use there
+        self._task: asyncio.Task[None] | None = None
+        self._withdrawn = False
+        self.started = False
+
+    # --- from the handler's worker thread
+
+    def start(self, request: VoiceRequest) -> None:
+        """Ask the model now (`trainer.services.calls.OnRequest`)."""
+        self.started = True
+        self._loop.call_soon_threadsafe(self._begin, request)
+
+    def cancel(self) -> None:
+        """Withdraw the request: the turn it answers was not stored."""
+        if self.started:
+            self._loop.call_soon_threadsafe(self._withdraw)
+
+    # --- on the event loop
+
+    def _begin(self, request: VoiceRequest) -> None:
+        if not self._withdrawn:
+            self._task = self._loop.create_task(self._pump(request))
+
+    def _withdraw(self) -> None:
+        self._withdrawn = True
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _pump(self, request: VoiceRequest) -> None:
+        try:
+            async for item in self._speak(request):
+                self._items.put_nowait(item)
+        except Exception as exc:  # handed to the reader, who meets it where `speak` would have raised it
+            self._items.put_nowait(_Failed(exc))
+            return
+        self._items.put_nowait(_END)
+
+    async def pieces(self) -> AsyncGenerator[Piece, None]:
+        """What `speak` yields, in order, as it comes. Closing this (the browser left) stops the model and
+        waits until its stream is closed, so the interrupted line can be stored next."""
+        try:
+            while True:
+                item = await self._items.get()
+                if item is _END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                assert isinstance(item, str | conversation.Spoken)
+                yield item
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        """Stop the model if it is still speaking and wait for its stream to close. Safe to call again."""
+        self._withdrawn = True
+        task = self._task
+        if task is None or task.done():
+            return
+        task.cancel()
+        with anyio.CancelScope(shield=True):
+            await asyncio.wait([task])
+
+
+class EarlyStreamingResponse(StreamingResponse):
+    """A streamed turn whose reply was asked for early: whatever becomes of the body (read to the end, cut
+    by the browser, never begun because the browser left first), the model is not left speaking."""
+
+    def __init__(self, content: AsyncIterator[str], early: EarlyReply, headers: dict[str, str]) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self._early = early
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._early.close()
