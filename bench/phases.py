@@ -4,7 +4,8 @@ Run (one server process, LLM engine):
   SPIN_BENCH_SERVER=bench/phases.py .venv/bin/python bench/turns.py --engine llm --trainees 200 --no-docs
   .venv/bin/python bench/phases.py --report
 As the launcher, it runs `spin-trainer` with the steps of `POST /api/calls/{id}/turns/stream` wrapped
-(the request reaching the app, the sign-in lookup, the call's load, labelling, the trainee turn's write,
+(the request reaching the app, the sign-in lookup, the call's load, labelling, the sentence encoder,
+the trainee turn's write, the model asked for its reply from inside that write (trainer.web.early),
 the commit, the first byte of the response, opening the model's stream, storing the reply), each
 mark tagged with its request, and writes them to var/phases/<pid>.json when the server stops. The
 report gives, for each pair of consecutive marks, the median and 95th percentile: a step that is
@@ -121,11 +122,15 @@ def serve() -> int:
     from trainer.engines import sse
     from trainer.services import accounts
     from trainer.services import calls as call_service
+    from trainer.spin import embed
     from trainer.web import streaming
+    from trainer.web.early import EarlyReply
 
     for owner, attr, name in ((accounts, "user_for_token", "sign-in"), (call_service, "call_to_speak_in", "load call"),
-                              (call_service, "classify", "label"), (call_service, "begin_turn", "write turn"),
-                              (streaming, "commit_here", "commit"), (sse, "aopen_stream", "open model stream"),
+                              (call_service, "classify", "label"), (embed, "_encode", "encode"),
+                              (call_service, "begin_turn", "write turn"),
+                              (EarlyReply, "start", "ask model"), (streaming, "commit_here", "commit"),
+                              (sse, "aopen_stream", "open model stream"),
                               (streaming, "_store", "store reply")):
         setattr(owner, attr, wrapped(getattr(owner, attr), name))
     create_app = trainer.app.create_app
