@@ -7,8 +7,10 @@ Server-sent events, in order:
   event: done     data: {"client": {...} | null, "ended": bool, "state": {...}, "replaced": bool}
                   (replaced: the streamed words were swapped for the stored line; show client.text)
   event: error    data: {"detail": message}        (instead of done, if storing the reply failed)
-The trainee turn and the director's decision are committed before the engine
-speaks, so a reply that fails midway never loses the trainee's words.
+The trainee turn and the director's decision are committed before any event is
+sent, so a reply that fails midway never loses the trainee's words; an engine read
+on the event loop (the LLM) is asked for its reply while the line is written
+(`trainer.web.early`), and a line that cannot be stored withdraws that request.
 An `instant` engine (the scripted one: no I/O, it cannot fail midway) speaks
 inside that same transaction, so the turn is one commit; the events are the same.
 """
