@@ -43,23 +43,39 @@ class Speaker:
 
 
 def run(coro_fn: Any, early_for: Speaker, start_from_thread: bool = True, withdraw: bool = False) -> Any:
-    """Make an EarlyReply on a fresh loop, start (and maybe withdraw) it from another thread, then run."""
-    loop = asyncio.new_event_loop()
-    try:
-        early = EarlyReply(loop, early_for)
+    """Make an EarlyReply on a fresh loop, start (and maybe withdraw) it from another thread, then run.
 
-        def handler_thread() -> None:
-            early.start(REQUEST)
-            if withdraw:
-                early.cancel()
+    The loop runs on a thread of its own, as the server's does: the test process's main thread may
+    already have a loop marked running (the browser tests' Playwright leaves one).
+    """
+    outcome: dict[str, Any] = {}
 
-        if start_from_thread:
-            worker = threading.Thread(target=handler_thread)
-            worker.start()
-            worker.join()
-        return loop.run_until_complete(coro_fn(early))
-    finally:
-        loop.close()
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        try:
+            early = EarlyReply(loop, early_for)
+
+            def handler_thread() -> None:
+                early.start(REQUEST)
+                if withdraw:
+                    early.cancel()
+
+            if start_from_thread:
+                worker = threading.Thread(target=handler_thread)
+                worker.start()
+                worker.join()
+            outcome["value"] = loop.run_until_complete(coro_fn(early))
+        except BaseException as exc:  # handed to the test's thread
+            outcome["error"] = exc
+        finally:
+            loop.close()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    server.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 async def read_all(early: EarlyReply) -> list[Piece]:
