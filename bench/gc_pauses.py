@@ -6,8 +6,10 @@ Run (one server process):
 As the launcher, it runs `spin-trainer` with a callback on every collection and writes the pauses
 (generation, milliseconds, seconds since the server was ready) to var/gc-pauses/<pid>.json when the
 server stops. `SPIN_BENCH_GC_NO_FREEZE=1` serves without `trainer.app.freeze_startup_heap`, for the
-figure before it. A collection stops every thread of the process, so each pause lands on the turns in
-flight: a few long ones are enough to move the 95th percentile.
+figure before it; `SPIN_BENCH_GC_DEFAULT_THRESHOLD=1` freezes the heap but keeps Python's default
+thresholds (the figure before `trainer.app.GC_YOUNG_THRESHOLD`). A collection stops every thread of
+the process, so each pause lands on the turns in flight: a few long ones are enough to move the 95th
+percentile.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,9 +50,9 @@ class Recorder:
     def mark_ready(self) -> None:
         self.ready = time.perf_counter()
 
-    def dump(self, path: Path, frozen: bool) -> None:
+    def dump(self, path: Path, frozen: bool, thresholds: Callable[[], tuple[int, int, int]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"frozen": frozen, "pauses": self.pauses}))
+        path.write_text(json.dumps({"frozen": frozen, "thresholds": list(thresholds()), "pauses": self.pauses}))
 
 
 def summary(pauses: list[list[Any]]) -> list[list[object]]:
@@ -67,7 +70,8 @@ def summary(pauses: list[list[Any]]) -> list[list[object]]:
 def report(files: list[Path]) -> int:
     for path in files:
         data = json.loads(path.read_text())
-        print(f"{path.name}: startup heap {'frozen' if data['frozen'] else 'not frozen'}")
+        thresholds = data.get("thresholds") or "?"
+        print(f"{path.name}: startup heap {'frozen' if data['frozen'] else 'not frozen'}, thresholds {thresholds}")
         print(markdown_table(["generation", "collections", "total ms", "median ms", "longest ms"],
                              summary(data["pauses"])))
     return 0
@@ -80,15 +84,19 @@ def serve() -> int:
     recorder = Recorder()
     gc.callbacks.append(recorder)
     freeze = os.environ.get("SPIN_BENCH_GC_NO_FREEZE") != "1"
+    default_threshold = os.environ.get("SPIN_BENCH_GC_DEFAULT_THRESHOLD") == "1"
     original = trainer.app.freeze_startup_heap
+    thresholds = gc.get_threshold()
 
     def at_ready() -> None:
         if freeze:
             original()
+            if default_threshold:
+                gc.set_threshold(*thresholds)
         recorder.mark_ready()
 
     trainer.app.freeze_startup_heap = at_ready  # looked up when the lifespan runs
-    atexit.register(recorder.dump, OUT / f"{os.getpid()}.json", freeze)
+    atexit.register(recorder.dump, OUT / f"{os.getpid()}.json", freeze, gc.get_threshold)
     return main()
 
 

@@ -44,6 +44,8 @@ WORKER_THREADS = 200
 # from each database round trip waits up to 5 ms for the event loop or a busy worker to let go, and a turn
 # makes a dozen round trips: under load that was most of a turn's time on PostgreSQL.
 GIL_SWITCH_INTERVAL_S = 0.0005
+# Allocations (less deallocations) between two collections of the youngest generation, in a serving process.
+GC_YOUNG_THRESHOLD = 20_000
 
 
 def build_context(settings: Settings) -> AppContext:
@@ -68,15 +70,21 @@ def build_context(settings: Settings) -> AppContext:
 
 
 def freeze_startup_heap() -> None:
-    """Hide what startup built (modules, the classifier's model, the app) from the garbage collector.
+    """Hide what startup built (modules, the classifier's model, the app) from the garbage collector, and
+    collect the young generation less often.
 
     Those objects live as long as the process, yet every full collection walked all of them: in a server
     at 200 streamed turns a second that was ~210,000 objects and a 150 ms stop of every request every
     five seconds or so, the largest part of the 95th percentile. Frozen, a full collection walks only
-    what was made since. For a process that serves (`spin-trainer serve`), not for tests or embedders.
+    what was made since. A request makes and drops thousands of objects, so Python's default young
+    threshold (700) ran a collection 17 times a second and an older one every 0.6 s: 595 ms of stops in
+    30 s at 200 streamed trainees, against 27 ms at `GC_YOUNG_THRESHOLD` (docs/benchmarks.md, round 6).
+    For a process that serves (`spin-trainer serve`), not for tests or embedders.
     """
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:

@@ -95,10 +95,10 @@ def test_gc_pauses_count_only_what_happened_once_the_server_was_ready(tmp_path: 
     assert [p[0] for p in recorder.pauses] == [2, 0, 0, 1, 2]
     assert recorder.pauses[0][2] is None and all(p[2] is not None and p[2] >= 0 for p in recorder.pauses[1:])
     path = tmp_path / "1.json"
-    recorder.dump(path, frozen=True)
+    recorder.dump(path, frozen=True, thresholds=lambda: (20_000, 10, 10))
     stored = json.loads(path.read_text())
     rows = gc_pauses.summary(stored["pauses"])
-    assert stored["frozen"] is True
+    assert stored["frozen"] is True and stored["thresholds"] == [20_000, 10, 10]
     assert [row[:2] for row in rows] == [[0, 2], [1, 1], [2, 1]]
 
 
