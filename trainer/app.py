@@ -77,8 +77,8 @@ def freeze_startup_heap() -> None:
     at 200 streamed turns a second that was ~210,000 objects and a 150 ms stop of every request every
     five seconds or so, the largest part of the 95th percentile. Frozen, a full collection walks only
     what was made since. A request makes and drops thousands of objects, so Python's default young
-    threshold (700) ran a collection 17 times a second and an older one every 0.6 s: 595 ms of stops in
-    30 s at 200 streamed trainees, against 27 ms at `GC_YOUNG_THRESHOLD` (docs/benchmarks.md, round 6).
+    threshold (700) ran a collection 17 times a second and an older one every 0.6 s: 616 ms of stops in
+    30 s at 200 streamed trainees, against 31 ms at `GC_YOUNG_THRESHOLD` (docs/benchmarks.md, round 6).
     For a process that serves (`spin-trainer serve`), not for tests or embedders.
     """
     gc.collect()

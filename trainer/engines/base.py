@@ -57,3 +57,9 @@ class Engine(Protocol):
     def stream(self, request: VoiceRequest) -> Iterator[str]:
         """Say the decision piece by piece; the joined pieces equal `voice(...).text`."""
         ...
+
+
+def is_instant(engine: Engine) -> bool:
+    """Whether `engine` speaks in-process without I/O (`instant = True`): its reply may go in the turn's own
+    transaction, since it cannot stall or fail midway."""
+    return bool(getattr(engine, "instant", False))

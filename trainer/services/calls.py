@@ -23,7 +23,7 @@ from trainer import conversation
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
 from trainer.db.session import begin_read, end_reads
-from trainer.engines.base import Engine, VoiceRequest
+from trainer.engines.base import Engine, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.personas import director
 from trainer.personas.director import Decision, DirectorState
@@ -211,7 +211,7 @@ def begin_turn_read(db: Session, engine: Engine) -> None:
     """Before a turn's first query, with an engine that may stall: begin the transaction as a read, so on
     SQLite the line is labelled outside the writer's place (see `begin_turn`). An instant engine's whole
     turn is one short transaction: splitting it would cost more than it frees."""
-    if not getattr(engine, "instant", False):
+    if not is_instant(engine):
         begin_read(db)
 
 
@@ -383,7 +383,7 @@ def take_turn(db: Session, call: Call, text: str, engine: Engine, max_chars: int
     reply is stored in a second transaction, and the engine speaks `outside` (see `Outside`). An `instant`
     engine (the scripted one: in-process, no I/O) speaks inside the first transaction: one commit.
     """
-    instant = bool(getattr(engine, "instant", False))
+    instant = is_instant(engine)
     # An instant engine's reply goes in with the trainee's line: one INSERT for both, one round trip.
     pending = begin_turn_safely(db, call, text, max_chars, request_key, classifier, outside, insert_now=not instant)
     if isinstance(pending, TurnPair):

@@ -34,7 +34,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from trainer import conversation
 from trainer.db.models import Call
 from trainer.db.session import unit_of_work
-from trainer.engines.base import Engine, VoiceReply, VoiceRequest
+from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
@@ -137,10 +137,8 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
     spoken: conversation.Spoken | None = None
     streamed: list[str] = []
     pieces: AsyncGenerator[str | conversation.Spoken, None] | None = None
-    if early is not None and early.started:
-        pieces = early.pieces()
-    elif request is not None:
-        pieces = speak_streaming(ctx.engine, request)
+    if request is not None:  # the director wants a reply; `early` has been asked for it already
+        pieces = early.pieces() if early is not None else speak_streaming(ctx.engine, request)
     relay = _Relay(ctx.settings.stream_flush_ms / 1000)
     try:
         yield sse("trainee", pending_turn)
@@ -230,7 +228,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
     """Say something and receive the label at once, then the client's reply as a stream."""
     who = signed_in_writer(db, caller)
     call_service.begin_turn_read(db, ctx.engine)
-    instant = bool(getattr(ctx.engine, "instant", False))
+    instant = is_instant(ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     early = _early_reply(ctx)
     try:
