@@ -99,6 +99,27 @@ def think_time(base_s: float, rng: random.Random, jitter: float = 0.2) -> float:
     return base_s * (1 + rng.uniform(-jitter, jitter))
 
 
+# Who a trainee addresses and how a line begins, per language: 20 x 10 openings, one per trainee of 200.
+_NAMES = {"en": ("Anna", "Boris", "Clara", "Daniel", "Elena", "Felix", "Grace", "Hugo", "Irene", "Jonas", "Karen",
+                 "Leo", "Maria", "Nina", "Oscar", "Paula", "Quentin", "Rosa", "Simon", "Tanya"),
+          "ru": ("Анна", "Борис", "Клара", "Даниил", "Елена", "Феликс", "Галина", "Игорь", "Ирина", "Юрий", "Карина",
+                 "Лев", "Мария", "Нина", "Олег", "Полина", "Кирилл", "Роза", "Семён", "Татьяна")}
+_FILLERS = {"en": ("", "so", "well", "tell me", "and", "okay", "right", "then", "now", "also"),
+            "ru": ("", "так", "скажите", "а", "и", "хорошо", "ну", "тогда", "кстати", "понятно")}
+
+
+def unique_line(line: str, lang: str, trainee: int) -> str:
+    """`line` as trainee number `trainee` (of up to 200) says it: addressed by name, with their own opening
+    word, so no two trainees send the same text. A sales floor does not repeat its lines word for word; a
+    load that did would find every sentence vector in the classifier's cache (bench/turns.py --unique-lines).
+    """
+    names, fillers = _NAMES.get(lang, _NAMES["en"]), _FILLERS.get(lang, _FILLERS["en"])
+    name, filler = names[trainee % len(names)], fillers[(trainee // len(names)) % len(fillers)]
+    if len(line) > 1 and line[1].islower():
+        line = line[0].lower() + line[1:]
+    return f"{name}, {filler} {line}" if filler else f"{name}, {line}"
+
+
 def arrival_times(rate_per_s: float, duration_s: float) -> list[float]:
     """Open-loop send times (seconds from the start) for a steady `rate_per_s` over `duration_s`."""
     if rate_per_s <= 0 or duration_s <= 0:

@@ -49,6 +49,7 @@ from common import (
     spin_scripts,
     start_offsets,
     think_time,
+    unique_line,
     verdict,
     write_section,
 )
@@ -84,6 +85,7 @@ class Load:
     duration_s: float
     think_s: float
     stream: bool
+    unique_lines: bool = False  # each trainee says its lines its own way (common.unique_line)
     stats: Stats = field(default_factory=Stats)
 
 
@@ -144,12 +146,13 @@ async def trainee(load: Load, i: int, offset: float, stop_at: float) -> None:
         while time.monotonic() < stop_at:
             script = load.scripts[(i + calls) % len(load.scripts)]
             calls += 1
-            await _call(conn, load, script, rng, stop_at)
+            await _call(conn, load, script, rng, stop_at, i)
     finally:
         conn.close()
 
 
-async def _call(conn: Connection, load: Load, script: Script, rng: random.Random, stop_at: float) -> None:
+async def _call(conn: Connection, load: Load, script: Script, rng: random.Random, stop_at: float,
+                trainee_no: int) -> None:
     """One call: start it, say the script's lines with think time between, hang up if it did not end."""
     t0 = time.monotonic()
     try:
@@ -168,6 +171,8 @@ async def _call(conn: Connection, load: Load, script: Script, rng: random.Random
         await asyncio.sleep(think_time(load.think_s, rng))
         if time.monotonic() >= stop_at:
             break
+        if load.unique_lines:
+            line = unique_line(line, script.lang, trainee_no)
         sent = time.monotonic()
         try:
             if load.stream:
@@ -304,7 +309,8 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
             try:
                 scripts = spin_scripts()
                 asyncio.run(warm_up(server.base, tokens[0], scripts))
-                load = Load(server.base, tokens, scripts, args.duration, args.think, stream=engine == "llm")
+                load = Load(server.base, tokens, scripts, args.duration, args.think, stream=engine == "llm",
+                            unique_lines=args.unique_lines)
                 if args.profile:
                     profiler = _py_spy(server, data_dir, args, f"{db}-{engine}-{n}")
                 cpu_before, load_before = server.cpu(), time.process_time()
@@ -395,6 +401,9 @@ def main() -> int:
     parser.add_argument("--llm-tokens-per-s", type=float, default=25.0)
     parser.add_argument("--llm-words", type=int, default=20, help="words per fake reply (240 ms + 19/25 s = 1 s)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes of the server")
+    parser.add_argument("--unique-lines", action="store_true",
+                        help="no two trainees send the same text (each addresses the client by a name of its own), "
+                             "so the classifier's sentence-vector cache does not hold their lines")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     parser.add_argument("--profile", action="store_true",
@@ -424,6 +433,9 @@ def main() -> int:
                          "checked an unsure label first, matched by completion id); first-token overhead = time "
                          "to the first token event minus the fake's arrival-to-first-word time (and the label "
                          "check's). The fake answers a label check in the time of a whole reply.")
+            if args.unique_lines:
+                body += ("\n\nUnique lines: each trainee addresses the client by a name and an opening word of its "
+                         "own (bench/common.py `unique_line`), so no line is in the sentence-vector cache.")
             write_section(f"turns-{engine}-{args.db}-{args.label}",
                           f"Turns, {engine} engine, {args.db} ({args.label})", command_line(), body)
     return 0

@@ -28,7 +28,9 @@ from trainer.engines.factory import build_classifier, build_engine
 from trainer.scoring.rubric import load_rubric
 from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
+from trainer.spin import embed
 from trainer.spin.classifier import warm_up as warm_up_classifier
+from trainer.spin.encoder_process import EncoderProcess, EncoderProcessError
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
 from trainer.web.gate import SetupGateAndHeaders
@@ -87,11 +89,25 @@ def freeze_startup_heap() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
-def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
-    """The app; `freeze_heap=True` (the server's own process) calls `freeze_startup_heap` once started."""
+def start_encoder_process() -> EncoderProcess | None:
+    """Encode sentences in a child process from now on (why: trainer.spin.encoder_process); if it cannot
+    start, say so and encode in this process, as without it."""
+    try:
+        return embed.encode_in_child_process()
+    except (OSError, EncoderProcessError) as exc:
+        print(f"spin-trainer: sentence encoder process not started ({exc}); encoding in the server process",
+              file=sys.stderr, flush=True)
+        return None
+
+
+def create_app(settings: Settings, *, freeze_heap: bool = False, encoder_process: bool = False) -> FastAPI:
+    """The app; `freeze_heap=True` (the server's own process) calls `freeze_startup_heap` once started, and
+    `encoder_process=True` moves the sentence encoder to a child process before the classifier warms up
+    (see `start_encoder_process`)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        child = start_encoder_process() if encoder_process else None
         ctx = build_context(settings)
         ctx.loop = asyncio.get_running_loop()
         app.state.ctx = ctx
@@ -112,6 +128,9 @@ def create_app(settings: Settings, *, freeze_heap: bool = False) -> FastAPI:
             if callable(aclose):  # the LLM engine's async client lives on this loop: close it here
                 await aclose()
             ctx.db_engine.dispose()
+            if child is not None:
+                embed.encode_in_this_process()
+                child.close()
 
     app = FastAPI(title="SPIN Trainer", version=__version__, lifespan=lifespan,
                   description="Cold-call practice with SPIN-labelled questions and evidence-based scorecards. "
@@ -149,4 +168,5 @@ def from_env() -> FastAPI:
     """App factory for `uvicorn --factory trainer.app:from_env` (several workers): settings from the env."""
     from trainer.config import load_settings
 
-    return create_app(load_settings(), freeze_heap=True)
+    settings = load_settings()
+    return create_app(settings, freeze_heap=True, encoder_process=settings.encoder_process)

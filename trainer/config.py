@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     turns_per_minute: int = 30  # per trainee, across all their calls; 0 turns the limit off (LLM cost control)
     # a streamed reply's words are relayed at most this often; words arriving in between go out together
     stream_flush_ms: int = Field(default=50, ge=0, le=1000)
+    # `serve` encodes sentences in a child process (trainer.spin.encoder_process); off: in the server itself
+    encoder_process: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -181,6 +183,7 @@ class Settings(BaseSettings):
             "turns_per_minute": self.turns_per_minute,
             "db_concurrency": self.effective_db_concurrency,
             "access_log": self.access_log,
+            "encoder_process": self.encoder_process,
         }
 
 

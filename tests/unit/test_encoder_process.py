@@ -1,0 +1,133 @@
+"""The sentence encoder in a child process: same vectors, and a child that dies or misbehaves never costs
+a label (the server process encodes instead, and a new child takes over at the next one)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pytest
+
+from trainer.spin import embed
+from trainer.spin.encoder_process import (
+    MAX_RESTARTS,
+    EncoderProcess,
+    EncoderProcessError,
+    _read_frame,
+    _write_frame,
+    serve,
+)
+
+TEXTS = ["How many trucks do you run to the regions today?", "Сколько у вас сейчас машин?", ""]
+
+
+@pytest.fixture
+def child() -> Iterator[EncoderProcess]:
+    proc = EncoderProcess(embed.DIM, fallback=embed._in_process)
+    proc.start()
+    yield proc
+    proc.close()
+
+
+def test_the_child_gives_the_vectors_of_this_process(child: EncoderProcess) -> None:
+    here = embed._in_process().encode(TEXTS)
+    there = child.encode(TEXTS)
+    assert there.shape == (3, embed.DIM) and there.dtype == np.float32
+    assert np.array_equal(there, here)
+
+
+def test_embed_switches_to_the_child_and_back(child: EncoderProcess) -> None:
+    started = embed.encode_in_child_process()
+    try:
+        assert embed._encoder() is started and started.pid is not None
+        vectors = embed.embed_many(TEXTS[:2], cache=False)
+        assert np.array_equal(vectors, child.encode(TEXTS[:2]))
+    finally:
+        embed.encode_in_this_process()
+        started.close()
+    assert embed._encoder() is embed._in_process()
+    assert started.pid is None
+
+
+def test_a_killed_child_costs_no_label_and_is_replaced(child: EncoderProcess,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    first = child.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    with caplog.at_level(logging.ERROR, logger="trainer"):
+        vectors = child.encode(TEXTS[:1])  # encoded here, in this process
+    assert np.array_equal(vectors, embed._in_process().encode(TEXTS[:1]))
+    assert "replaced at the next label" in caplog.text
+    assert child.pid is None
+    again = child.encode(TEXTS[:1])  # a new child answers
+    assert child.pid not in (None, first) and child.restarts == 1
+    assert np.array_equal(again, vectors)
+
+
+def test_a_child_that_cannot_start_is_retried_a_few_times_then_left(caplog: pytest.LogCaptureFixture) -> None:
+    broken = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", "pass"])
+    with pytest.raises(EncoderProcessError, match="did not start"):
+        broken.start()
+    with caplog.at_level(logging.ERROR, logger="trainer"):
+        results = [broken.encode(TEXTS[:1]) for _ in range(MAX_RESTARTS + 2)]
+    assert broken.restarts == MAX_RESTARTS and broken.pid is None
+    assert caplog.text.count("encoding in the server process") == MAX_RESTARTS
+    assert all(np.array_equal(r, results[0]) for r in results)
+
+
+def test_a_child_answering_garbage_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
+    # Says it is ready, then answers every request with vectors of the wrong size.
+    script = ("import struct, sys\n"
+              "out = sys.stdout.buffer\n"
+              "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
+              "while True:\n"
+              "    head = sys.stdin.buffer.read(5)\n"
+              "    if len(head) < 5: break\n"
+              "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
+              "    out.write(struct.pack('!cI', b'V', 4) + b'abcd'); out.flush()\n")
+    odd = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", script])
+    odd.start()
+    try:
+        with caplog.at_level(logging.ERROR, logger="trainer"):
+            vectors = odd.encode(TEXTS[:2])
+        assert vectors.shape == (2, embed.DIM)
+        assert "4 bytes for 2 texts" in caplog.text
+        assert odd.pid is None
+    finally:
+        odd.close()
+
+
+class _Encoder:
+    """An encoder for the child's loop alone: its vectors are the texts' lengths; "boom" fails."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if "boom" in texts:
+            raise ValueError("cannot encode boom")
+        return np.array([[float(len(t))] * 4 for t in texts], dtype=np.float32)
+
+
+def test_the_childs_loop_answers_each_request_and_reports_failures() -> None:
+    requests = io.BytesIO()
+    _write_frame(requests, b"T", b'["ab", "abc"]')
+    _write_frame(requests, b"T", b'["boom"]')
+    _write_frame(requests, b"X", b"")
+    _write_frame(requests, b"T", b"not json")
+    requests.seek(0)
+    answers = io.BytesIO()
+    serve(requests, answers, _Encoder())  # returns when the requests end (the server went away)
+    answers.seek(0)
+    assert _read_frame(answers) == (b"R", b"")
+    kind, payload = _read_frame(answers)
+    assert kind == b"V"
+    assert np.frombuffer(payload, dtype=np.float32).reshape(2, 4)[:, 0].tolist() == [2.0, 3.0]
+    assert _read_frame(answers) == (b"E", b"ValueError: cannot encode boom")
+    assert _read_frame(answers) == (b"E", b"unknown request kind b'X'")
+    kind, payload = _read_frame(answers)
+    assert kind == b"E" and payload.startswith(b"JSONDecodeError")
+    with pytest.raises(EncoderProcessError, match="closed its pipe"):
+        _read_frame(answers)

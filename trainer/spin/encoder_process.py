@@ -1,0 +1,191 @@
+"""The sentence encoder in a child process of its own, for a serving process (`spin-trainer serve`).
+
+Why: one encoding is about 2 ms of numpy work made of dozens of small operations, and each lets go of the
+GIL and must win it back. In a server whose event loop and worker threads keep the GIL busy, every one
+of those handovers waits: an encoding that takes 2 ms alone took 3.6 ms at the median and 11 ms at the
+95th percentile at 10 trainees, and far more under load, on the label's path before the model is asked.
+In a child process it is one wait on a pipe, during which the GIL is free, and the encoder's work lands
+on another core. The vectors are the same (the child runs the same encoder).
+
+Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a kind byte and a length):
+  parent -> child  b"T" + JSON list of texts
+  child -> parent  b"R" (ready, once, when the weights are loaded), then per request
+                   b"V" + float32 vectors (len(texts) x DIM) or b"E" + UTF-8 message
+A child that dies or answers garbage is replaced at the next encoding; meanwhile, and for good after
+`MAX_RESTARTS` replacements, this process encodes in-process: a label never fails for want of a child.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+log = logging.getLogger("trainer")
+
+_HEADER = struct.Struct("!cI")
+#: Replacements of a dead child before this process keeps encoding by itself.
+MAX_RESTARTS = 3
+#: Seconds a new child may take to load the encoder and say it is ready.
+START_TIMEOUT_S = 60.0
+
+
+class EncoderProcessError(RuntimeError):
+    """The child failed: it died, timed out or answered something unreadable."""
+
+
+def _read_exact(stream: IO[bytes], size: int) -> bytes:
+    data = stream.read(size)
+    if data is None or len(data) != size:
+        raise EncoderProcessError(f"the encoder process closed its pipe ({len(data or b'')} of {size} bytes read)")
+    return data
+
+
+def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes]:
+    kind, size = _HEADER.unpack(_read_exact(stream, _HEADER.size))
+    return kind, _read_exact(stream, size) if size else b""
+
+
+def _write_frame(stream: IO[bytes], kind: bytes, payload: bytes) -> None:
+    stream.write(_HEADER.pack(kind, len(payload)) + payload)
+    stream.flush()
+
+
+class EncoderProcess:
+    """An encoder (`encode(list[str]) -> (n, dim) float32`) whose work runs in a child process.
+
+    One request at a time (the child encodes on one thread anyway); thread-safe. `fallback` makes the
+    in-process encoder used while the child is down; `command` is the child's command line (tests).
+    """
+
+    def __init__(self, dim: int, fallback: Callable[[], Any],
+                 command: Sequence[str] = (sys.executable, "-m", "trainer.spin.encoder_process")) -> None:
+        self.dim = dim
+        self.restarts = 0
+        self._fallback = fallback
+        self._command = list(command)
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the child and wait until its weights are loaded (about a second)."""
+        with self._lock:
+            self._start()
+
+    def _start(self) -> None:
+        proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        timer = threading.Timer(START_TIMEOUT_S, proc.kill)  # a child stuck loading: the read below ends
+        timer.start()
+        try:
+            kind, payload = _read_frame(proc.stdout)
+        except EncoderProcessError:
+            proc.kill()
+            proc.wait()
+            raise EncoderProcessError(f"the encoder process did not start (exit code {proc.returncode}); "
+                                      "its error is in the server's log") from None
+        finally:
+            timer.cancel()
+        if kind != b"R":
+            proc.kill()
+            proc.wait()
+            raise EncoderProcessError(f"the encoder process answered {kind!r} instead of ready: "
+                                      f"{payload[:200].decode('utf-8', 'replace')}")
+        self._proc = proc
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, None while there is none (for tests and metrics)."""
+        return self._proc.pid if self._proc is not None else None
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        """Vectors of `texts`, from the child; from this process when the child is down."""
+        texts = list(texts)
+        with self._lock:
+            if self._proc is None and self.restarts < MAX_RESTARTS:
+                self.restarts += 1
+                try:
+                    self._start()
+                except (OSError, EncoderProcessError) as exc:
+                    log.error("sentence encoder process: %s; encoding in the server process", exc)
+            if self._proc is not None:
+                try:
+                    return self._ask(self._proc, texts)
+                except (OSError, EncoderProcessError) as exc:
+                    log.error("sentence encoder process failed (%s); it is replaced at the next label, "
+                              "this one is encoded in the server process", exc)
+                    self._stop_child()
+        return np.asarray(self._fallback().encode(texts), dtype=np.float32)
+
+    def _ask(self, proc: subprocess.Popen[bytes], texts: list[str]) -> npt.NDArray[np.float32]:
+        assert proc.stdin is not None and proc.stdout is not None
+        _write_frame(proc.stdin, b"T", json.dumps(texts, ensure_ascii=False).encode())
+        kind, payload = _read_frame(proc.stdout)
+        if kind == b"E":
+            raise EncoderProcessError(payload.decode("utf-8", "replace"))
+        if kind != b"V" or len(payload) != len(texts) * self.dim * 4:
+            raise EncoderProcessError(f"an answer of kind {kind!r} and {len(payload)} bytes for "
+                                      f"{len(texts)} texts")
+        return np.frombuffer(payload, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def _stop_child(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def close(self) -> None:
+        """Stop the child (it also stops by itself when this process goes: its stdin ends)."""
+        with self._lock:
+            self._stop_child()
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes], encoder: Any) -> None:
+    """The child's loop: answer each request until stdin ends."""
+    _write_frame(stdout, b"R", b"")
+    while True:
+        try:
+            kind, payload = _read_frame(stdin)
+        except EncoderProcessError:
+            return  # the server went away
+        if kind != b"T":
+            _write_frame(stdout, b"E", f"unknown request kind {kind!r}".encode())
+            continue
+        try:
+            texts = json.loads(payload)
+            vectors = np.ascontiguousarray(encoder.encode(texts), dtype=np.float32)
+        except Exception as exc:  # an answer, not a dead child: the server falls back for this request
+            _write_frame(stdout, b"E", f"{type(exc).__name__}: {exc}".encode())
+            continue
+        _write_frame(stdout, b"V", vectors.tobytes())
+
+
+def main() -> None:
+    # The frames go to the real stdout; anything the encoder's libraries print goes to stderr instead.
+    frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    from trainer.spin.embed import new_encoder
+
+    serve(sys.stdin.buffer, frames, new_encoder())
+
+
+if __name__ == "__main__":
+    main()
