@@ -4,7 +4,8 @@ Run: `.venv/bin/python bench/all.py [--quick] [--db sqlite|postgresql|both] [--l
 The classifier and scoring benches touch no database, so they run once; the turn and capacity
 benches run against each database asked for (default both: SQLite and a throwaway PostgreSQL
 database on 127.0.0.1:5432), the turn benches with one server process and again with two
-(`<label>-2workers`: one per core of a 2-core machine). `--quick` shortens every run (for a smoke
+(`<label>-2workers`: one per core of a 2-core machine), and the LLM one with two processes again with
+no line repeated (`<label>-unique-2workers`, turns.py --unique-lines). `--quick` shortens every run (for a smoke
 check, not for the docs).
 """
 
@@ -53,6 +54,9 @@ def main() -> int:
                          *load], f"{args.label}-2workers"),
                        (["bench/turns.py", "--engine", "llm", "--db", args.db, "--trainees", "200", *two, *load],
                         f"{args.label}-2workers"),
+                       # the same with every line new, as a sales floor says them (none in the vector cache)
+                       (["bench/turns.py", "--engine", "llm", "--db", args.db, "--trainees", "200", *two,
+                         "--unique-lines", *load], f"{args.label}-unique-2workers"),
                        (["bench/capacity.py", "--db", args.db, *(["--step", "2"] if args.quick else [])],
                         args.label)):
         code, _ = run([*cmd, "--label", label, *docs])
