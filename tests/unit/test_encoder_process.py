@@ -60,46 +60,73 @@ def test_a_killed_child_costs_no_label_and_is_replaced(child: EncoderProcess,
     assert first is not None
     os.kill(first, signal.SIGKILL)
     with caplog.at_level(logging.ERROR, logger="trainer"):
-        vectors = child.encode(TEXTS[:1])  # encoded here, in this process
+        vectors = child.encode(TEXTS[:1])  # encoded here, in this process, while a new child starts
     assert np.array_equal(vectors, embed._in_process().encode(TEXTS[:1]))
-    assert "replaced at the next label" in caplog.text
-    assert child.pid is None
-    again = child.encode(TEXTS[:1])  # a new child answers
+    assert "encoded in the server process while a new one starts" in caplog.text
+    child.settle()
     assert child.pid not in (None, first) and child.restarts == 1
+    again = child.encode(TEXTS[:1])  # the new child answers
     assert np.array_equal(again, vectors)
+    assert child.restarts == 1
 
 
 def test_a_child_that_cannot_start_is_retried_a_few_times_then_left(caplog: pytest.LogCaptureFixture) -> None:
     broken = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", "pass"])
     with pytest.raises(EncoderProcessError, match="did not start"):
         broken.start()
+    results = []
     with caplog.at_level(logging.ERROR, logger="trainer"):
-        results = [broken.encode(TEXTS[:1]) for _ in range(MAX_RESTARTS + 2)]
+        for _ in range(MAX_RESTARTS + 2):
+            results.append(broken.encode(TEXTS[:1]))
+            broken.settle()
     assert broken.restarts == MAX_RESTARTS and broken.pid is None
-    assert caplog.text.count("encoding in the server process") == MAX_RESTARTS
+    assert caplog.text.count("did not start") == MAX_RESTARTS
+    assert caplog.text.count("encoding in the server process for good") == 1
     assert all(np.array_equal(r, results[0]) for r in results)
+
+
+GARBAGE = ("import struct, sys\n"
+           "out = sys.stdout.buffer\n"
+           "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
+           "while True:\n"
+           "    head = sys.stdin.buffer.read(5)\n"
+           "    if len(head) < 5: break\n"
+           "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
+           "    out.write(struct.pack('!cI', b'V', 4) + b'abcd'); out.flush()\n")
 
 
 def test_a_child_answering_garbage_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     # Says it is ready, then answers every request with vectors of the wrong size.
-    script = ("import struct, sys\n"
-              "out = sys.stdout.buffer\n"
-              "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
-              "while True:\n"
-              "    head = sys.stdin.buffer.read(5)\n"
-              "    if len(head) < 5: break\n"
-              "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
-              "    out.write(struct.pack('!cI', b'V', 4) + b'abcd'); out.flush()\n")
-    odd = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", script])
+    odd = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", GARBAGE])
     odd.start()
+    first = odd.pid
     try:
         with caplog.at_level(logging.ERROR, logger="trainer"):
             vectors = odd.encode(TEXTS[:2])
         assert vectors.shape == (2, embed.DIM)
+        assert np.array_equal(vectors, embed._in_process().encode(TEXTS[:2]))
         assert "4 bytes for 2 texts" in caplog.text
-        assert odd.pid is None
+        odd.settle()
+        assert odd.restarts == 1 and odd.pid not in (None, first)
     finally:
         odd.close()
+    assert odd.pid is None
+
+
+def test_closing_stops_a_child_being_started() -> None:
+    # A child that takes a while to say it is ready: close() must not leave it running.
+    slow = ("import struct, sys, time\n"
+            "time.sleep(0.5)\n"
+            "sys.stdout.buffer.write(struct.pack('!cI', b'R', 0)); sys.stdout.buffer.flush()\n"
+            "sys.stdin.buffer.read()\n")
+    proc = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", slow])
+    proc.encode(TEXTS[:1])  # no child yet: encoded here, and a child starts in the background
+    starting = proc._replacement
+    assert starting is not None and starting.is_alive()
+    proc.close()
+    assert not starting.is_alive() and proc.pid is None
+    proc.encode(TEXTS[:1])  # closed: no new child is started
+    assert proc._replacement is starting and proc.restarts == 1
 
 
 class _Encoder:

@@ -11,8 +11,8 @@ Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a
   parent -> child  b"T" + JSON list of texts
   child -> parent  b"R" (ready, once, when the weights are loaded), then per request
                    b"V" + float32 vectors (len(texts) x DIM) or b"E" + UTF-8 message
-A child that dies or answers garbage is replaced at the next encoding; meanwhile, and for good after
-`MAX_RESTARTS` replacements, this process encodes in-process: a label never fails for want of a child.
+A child that dies or answers garbage is replaced in the background; meanwhile, and for good after
+`MAX_RESTARTS` replacements, this process encodes in-process: a label never fails or waits for a child.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import struct
 import subprocess
 import sys
@@ -66,6 +67,8 @@ class EncoderProcess:
 
     One request at a time (the child encodes on one thread anyway); thread-safe. `fallback` makes the
     in-process encoder used while the child is down; `command` is the child's command line (tests).
+    A dead child is replaced on a thread of its own, so no label waits the second a new child takes
+    to load its weights: labels are encoded in this process until it is ready.
     """
 
     def __init__(self, dim: int, fallback: Callable[[], Any],
@@ -76,13 +79,17 @@ class EncoderProcess:
         self._command = list(command)
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._replacement: threading.Thread | None = None
+        self._closed = False
+        self._given_up = False
 
     def start(self) -> None:
         """Start the child and wait until its weights are loaded (about a second)."""
+        proc = self._spawn()
         with self._lock:
-            self._start()
+            self._proc = proc
 
-    def _start(self) -> None:
+    def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdout is not None
         timer = threading.Timer(START_TIMEOUT_S, proc.kill)  # a child stuck loading: the read below ends
@@ -90,42 +97,71 @@ class EncoderProcess:
         try:
             kind, payload = _read_frame(proc.stdout)
         except EncoderProcessError:
-            proc.kill()
-            proc.wait()
+            self._end(proc, kill=True)
             raise EncoderProcessError(f"the encoder process did not start (exit code {proc.returncode}); "
                                       "its error is in the server's log") from None
         finally:
             timer.cancel()
         if kind != b"R":
-            proc.kill()
-            proc.wait()
+            self._end(proc, kill=True)
             raise EncoderProcessError(f"the encoder process answered {kind!r} instead of ready: "
                                       f"{payload[:200].decode('utf-8', 'replace')}")
-        self._proc = proc
+        return proc
 
     @property
     def pid(self) -> int | None:
         """The child's process id, None while there is none (for tests and metrics)."""
-        return self._proc.pid if self._proc is not None else None
+        proc = self._proc
+        return proc.pid if proc is not None else None
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """Vectors of `texts`, from the child; from this process when the child is down."""
+        """Vectors of `texts`, from the child; from this process while the child is down."""
         texts = list(texts)
         with self._lock:
-            if self._proc is None and self.restarts < MAX_RESTARTS:
-                self.restarts += 1
+            proc = self._proc
+            if proc is not None:
                 try:
-                    self._start()
+                    return self._ask(proc, texts)
                 except (OSError, EncoderProcessError) as exc:
-                    log.error("sentence encoder process: %s; encoding in the server process", exc)
-            if self._proc is not None:
-                try:
-                    return self._ask(self._proc, texts)
-                except (OSError, EncoderProcessError) as exc:
-                    log.error("sentence encoder process failed (%s); it is replaced at the next label, "
-                              "this one is encoded in the server process", exc)
-                    self._stop_child()
+                    log.error("sentence encoder process failed (%s); this label is encoded in the server "
+                              "process while a new one starts", exc)
+                    self._proc = None
+                    self._end(proc, kill=True)
+            self._replace()
         return np.asarray(self._fallback().encode(texts), dtype=np.float32)
+
+    def _replace(self) -> None:
+        """Start a new child in the background, unless one is starting or we have given up (lock held)."""
+        if self._closed or (self._replacement is not None and self._replacement.is_alive()):
+            return
+        if self.restarts >= MAX_RESTARTS:
+            if not self._given_up:
+                self._given_up = True
+                log.error("sentence encoder process: %d new ones failed; encoding in the server process "
+                          "for good", MAX_RESTARTS)
+            return
+        self.restarts += 1
+        self._replacement = threading.Thread(target=self._start_replacement, name="encoder-process-start",
+                                             daemon=True)
+        self._replacement.start()
+
+    def _start_replacement(self) -> None:
+        try:
+            proc = self._spawn()
+        except (OSError, EncoderProcessError) as exc:
+            log.error("sentence encoder process: %s; encoding in the server process", exc)
+            return
+        with self._lock:
+            if self._closed:
+                self._end(proc)
+            else:
+                self._proc = proc
+
+    def settle(self, timeout: float = START_TIMEOUT_S + 5) -> None:
+        """Wait for a replacement child being started, if any (tests; `close`)."""
+        thread = self._replacement
+        if thread is not None:
+            thread.join(timeout)
 
     def _ask(self, proc: subprocess.Popen[bytes], texts: list[str]) -> npt.NDArray[np.float32]:
         assert proc.stdin is not None and proc.stdout is not None
@@ -138,10 +174,12 @@ class EncoderProcess:
                                       f"{len(texts)} texts")
         return np.frombuffer(payload, dtype=np.float32).reshape(len(texts), self.dim)
 
-    def _stop_child(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
+    @staticmethod
+    def _end(proc: subprocess.Popen[bytes], kill: bool = False) -> None:
+        """Close the child's pipes (its loop ends with its stdin) and reap it; `kill` for a broken one."""
+        if kill:
+            with contextlib.suppress(OSError):
+                proc.kill()
         for stream in (proc.stdin, proc.stdout):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -153,9 +191,14 @@ class EncoderProcess:
             proc.wait()
 
     def close(self) -> None:
-        """Stop the child (it also stops by itself when this process goes: its stdin ends)."""
+        """Stop the child, and one being started (it also stops by itself when this process goes: its
+        stdin ends)."""
         with self._lock:
-            self._stop_child()
+            self._closed = True
+            proc, self._proc = self._proc, None
+        self.settle()
+        if proc is not None:
+            self._end(proc)
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes], encoder: Any) -> None:
@@ -179,6 +222,9 @@ def serve(stdin: IO[bytes], stdout: IO[bytes], encoder: Any) -> None:
 
 
 def main() -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server shuts down and closes our stdin,
+    # which ends the loop; dying first would only print a traceback and fail the labels still in flight.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The frames go to the real stdout; anything the encoder's libraries print goes to stderr instead.
     frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
