@@ -345,6 +345,19 @@ def _py_spy(server: Process, data_dir: Path, args: argparse.Namespace, name: str
 
 
 def table(rows: list[Row]) -> str:
+    headers, out = cells_of(rows)
+    notes = []
+    for r in rows:
+        if r.stats.errors:
+            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: " + ", ".join(
+                f"{k} x{v}" for k, v in r.stats.errors.most_common()))
+        if r.unmatched:
+            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: {r.unmatched} streamed turns had no fake timing")
+    return markdown_table(headers, out) + ("\n\nErrors:\n" + "\n".join(notes) if notes else "")
+
+
+def cells_of(rows: list[Row]) -> tuple[list[str], list[list[object]]]:
+    """The table's headers and cells, one list a run (also what `--json` writes, keyed by header)."""
     headers = ["db", "engine", "trainees", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
                "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn",
                "cores busy: server/load/fake", "target"]
@@ -380,14 +393,7 @@ def table(rows: list[Row]) -> str:
                           f"{verdict(server.p95, TARGET_LLM_SERVER_P95_MS)}; first token <= "
                           f"{TARGET_FIRST_TOKEN_MS:g} ms: {verdict(first.p95, TARGET_FIRST_TOKEN_MS)}")
         out.append([*cells, target])
-    notes = []
-    for r in rows:
-        if r.stats.errors:
-            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: " + ", ".join(
-                f"{k} x{v}" for k, v in r.stats.errors.most_common()))
-        if r.unmatched:
-            notes.append(f"- {r.db}/{r.engine}/{r.trainees}: {r.unmatched} streamed turns had no fake timing")
-    return markdown_table(headers, out) + ("\n\nErrors:\n" + "\n".join(notes) if notes else "")
+    return headers, out
 
 
 def main() -> int:
@@ -406,6 +412,9 @@ def main() -> int:
                              "so the classifier's sentence-vector cache does not hold their lines")
     parser.add_argument("--label", default="latest", help="docs section label, e.g. before or after")
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="also write the table's rows to PATH as JSON, one object a run keyed by column "
+                             "(for bench/ab.py)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the server (the thread holding the GIL) during each run (var/profile-*)")
     args = parser.parse_args()
@@ -422,6 +431,10 @@ def main() -> int:
                 print(table(rows[-1:]), flush=True)
     print()
     print(table(rows))
+    if args.json is not None:
+        headers, out = cells_of(rows)
+        args.json.write_text(json.dumps([dict(zip(headers, row, strict=True)) for row in out], indent=1) + "\n",
+                             encoding="utf-8")
     if not args.no_docs:
         for engine in engines:
             mine = [r for r in rows if r.engine == engine]

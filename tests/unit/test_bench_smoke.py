@@ -6,6 +6,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from tests.unit.bench_modules import load_bench
 
 common = load_bench("common")
@@ -121,3 +123,43 @@ def test_unique_lines_differ_per_trainee_and_keep_the_line() -> None:
     assert said[0] == "Anna, how many trucks do you run today?"
     assert common.unique_line("Сколько у вас машин?", "ru", 21) == "Борис, так сколько у вас машин?"
     assert common.unique_line("I run sales at Acme.", "en", 0) == "Anna, I run sales at Acme."  # "I" stays
+
+
+def test_ab_reads_the_turns_table_and_alternates_its_report() -> None:
+    ab = load_bench("ab")
+    row = {"turns": 1360, "errors": 0, "server CPU ms/turn": "17.2", "p50 ms": "1022.8", "p95 ms": "1057.1",
+           "server p50/p95 ms": "21.9/51.3", "first-token overhead p50/p95 ms": "16.2/45.5",
+           "before model p50/p95 ms": "-"}
+    got = ab.figures(row)
+    assert got["server time p95 ms"] == 51.3 and got["first-token overhead p50 ms"] == 16.2
+    assert got["turns"] == 1360 and got["before model p95 ms"] != got["before model p95 ms"]  # "-" is NaN
+    a = ab.Variant("child", {"SPIN_TRAINER_ENCODER_PROCESS": "true"})
+    b = ab.Variant("in-server", {"SPIN_TRAINER_ENCODER_PROCESS": "false"})
+    a.runs = [{"load average": 0.5, **got}, {"load average": 0.7, **got, "server time p95 ms": 60.0}]
+    b.runs = [{"load average": 0.6, **got, "server time p95 ms": 120.0}]
+    text = ab.report(a, b, [a, b, a])
+    lines = text.splitlines()
+    assert "- child: the working tree, SPIN_TRAINER_ENCODER_PROCESS=true" in lines
+    runs = [line for line in lines if line.startswith("| 1 ") or line.startswith("| 2 ") or line.startswith("| 3 ")]
+    assert [r.split("|")[2].strip() for r in runs] == ["child", "in-server", "child"]
+    summary = next(line for line in lines if line.startswith("| server time p95 ms"))
+    assert "55.6 (51.3-60.0)" in summary and "| 120.0" in summary
+    assert next(line for line in lines if line.startswith("| turns ")).split("|")[2].strip() == "1360"
+
+
+@pytest.mark.parametrize(("args", "fix"), [
+    (["--db", "both", "--trainees", "200"], "not both"),
+    (["--engine", "llm"], "one trainee count"),
+    (["--trainees", "10,200"], "one trainee count"),
+    (["--trainees", "200", "--json", "x"], "sets --json itself"),
+])
+def test_ab_refuses_what_would_not_compare(args: list[str], fix: str) -> None:
+    with pytest.raises(SystemExit, match=fix):
+        load_bench("ab").check_turns_args(args)
+
+
+def test_ab_environment_pairs() -> None:
+    ab = load_bench("ab")
+    assert ab.env_pairs(["A=1", "B=x=y"], "--a-env") == {"A": "1", "B": "x=y"}
+    with pytest.raises(SystemExit, match="give KEY=VALUE"):
+        ab.env_pairs(["NOVALUE"], "--a-env")
