@@ -202,6 +202,19 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants, parents first (from /proc/PID/task/*/children); a process gone is skipped."""
+    out, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        out.append(current)
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                with contextlib.suppress(OSError):
+                    todo += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used, from /proc/PID/stat, in seconds; NaN when gone."""
     try:
@@ -227,12 +240,9 @@ class Process:
         return f"http://127.0.0.1:{self.port}"
 
     def tree(self) -> list[int]:
-        """The process and its children (the workers of `serve --workers N`)."""
-        try:
-            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
-        except OSError:
-            children = []
-        return [self.proc.pid, *(int(c) for c in children)]
+        """The process and all its descendants: the workers of `serve --workers N` and each one's sentence
+        encoder process (a grandchild), whose CPU and memory are the server's too."""
+        return process_tree(self.proc.pid)
 
     def cpu(self) -> float:
         """CPU seconds the process and its workers have used so far (user + system)."""

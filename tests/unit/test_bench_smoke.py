@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,24 @@ def test_ab_environment_pairs() -> None:
     assert ab.env_pairs(["A=1", "B=x=y"], "--a-env") == {"A": "1", "B": "x=y"}
     with pytest.raises(SystemExit, match="give KEY=VALUE"):
         ab.env_pairs(["NOVALUE"], "--a-env")
+
+
+def test_the_servers_process_tree_reaches_grandchildren() -> None:
+    # A child that starts a grandchild: the server's workers and their encoder processes.
+    script = ("import subprocess, sys, time\n"
+              "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+              "time.sleep(30)\n")
+    child = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 10
+        tree = common.process_tree(child.pid)
+        while len(tree) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            tree = common.process_tree(child.pid)
+        assert tree[0] == child.pid and len(tree) == 2
+        me = common.process_tree(os.getpid())
+        assert child.pid in me and tree[1] in me and me[0] == os.getpid()
+    finally:
+        for pid in reversed(common.process_tree(child.pid)):
+            os.kill(pid, 9)
+        child.wait()
