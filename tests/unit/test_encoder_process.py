@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -113,18 +114,27 @@ def test_a_child_answering_garbage_is_dropped(caplog: pytest.LogCaptureFixture) 
     assert odd.pid is None
 
 
-def test_closing_stops_a_child_being_started() -> None:
-    # A child that takes a while to say it is ready: close() must not leave it running.
+def test_closing_stops_a_child_being_started(caplog: pytest.LogCaptureFixture) -> None:
+    # A child that would take a minute to say it is ready: close() kills it instead of waiting.
     slow = ("import struct, sys, time\n"
-            "time.sleep(0.5)\n"
+            "time.sleep(60)\n"
             "sys.stdout.buffer.write(struct.pack('!cI', b'R', 0)); sys.stdout.buffer.flush()\n"
             "sys.stdin.buffer.read()\n")
     proc = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", slow])
-    proc.encode(TEXTS[:1])  # no child yet: encoded here, and a child starts in the background
-    starting = proc._replacement
-    assert starting is not None and starting.is_alive()
-    proc.close()
+    with caplog.at_level(logging.ERROR, logger="trainer"):
+        proc.encode(TEXTS[:1])  # no child yet: encoded here, and a child starts in the background
+        starting = proc._replacement
+        assert starting is not None and starting.is_alive()
+        while proc._starting is None and starting.is_alive():
+            starting.join(0.01)
+        child = proc._starting
+        assert child is not None
+        began = time.monotonic()
+        proc.close()
+        assert time.monotonic() - began < 30  # not the minute the child would take
     assert not starting.is_alive() and proc.pid is None
+    assert child.poll() is not None  # killed and reaped
+    assert "did not start" not in caplog.text  # a shutdown, not a failure
     proc.encode(TEXTS[:1])  # closed: no new child is started
     assert proc._replacement is starting and proc.restarts == 1
 

@@ -82,6 +82,7 @@ class EncoderProcess:
         self._replacement: threading.Thread | None = None
         self._closed = False
         self._given_up = False
+        self._starting: subprocess.Popen[bytes] | None = None  # a replacement loading its weights
 
     def start(self) -> None:
         """Start the child and wait until its weights are loaded (about a second)."""
@@ -92,6 +93,9 @@ class EncoderProcess:
     def _spawn(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdout is not None
+        self._starting = proc  # close() kills it rather than wait for its weights
+        if self._closed:  # close() came between the start and the line above
+            proc.kill()
         timer = threading.Timer(START_TIMEOUT_S, proc.kill)  # a child stuck loading: the read below ends
         timer.start()
         try:
@@ -102,6 +106,7 @@ class EncoderProcess:
                                       "its error is in the server's log") from None
         finally:
             timer.cancel()
+            self._starting = None
         if kind != b"R":
             self._end(proc, kill=True)
             raise EncoderProcessError(f"the encoder process answered {kind!r} instead of ready: "
@@ -149,7 +154,8 @@ class EncoderProcess:
         try:
             proc = self._spawn()
         except (OSError, EncoderProcessError) as exc:
-            log.error("sentence encoder process: %s; encoding in the server process", exc)
+            if not self._closed:  # killed by close(): no failure to report
+                log.error("sentence encoder process: %s; encoding in the server process", exc)
             return
         with self._lock:
             if self._closed:
@@ -196,6 +202,10 @@ class EncoderProcess:
         with self._lock:
             self._closed = True
             proc, self._proc = self._proc, None
+        starting = self._starting
+        if starting is not None:  # a server shutting down does not wait up to a minute for its weights
+            with contextlib.suppress(OSError):
+                starting.kill()
         self.settle()
         if proc is not None:
             self._end(proc)
