@@ -245,7 +245,7 @@ class Process:
         return process_tree(self.proc.pid)
 
     def cpu(self) -> float:
-        """CPU seconds the process and its workers have used so far (user + system)."""
+        """CPU seconds the process and all its descendants (see `tree`) have used so far (user + system)."""
         return sum(cpu_seconds(pid) for pid in self.tree())
 
     def sample(self) -> None:
