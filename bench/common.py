@@ -291,11 +291,12 @@ def wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: flo
     raise RuntimeError(f"{url} did not answer within {timeout_s:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def spawn(args: Sequence[str], env: dict[str, str], port: int, ready_path: str, log: Path) -> Process:
+def spawn(args: Sequence[str], env: dict[str, str], port: int, ready_path: str, log: Path,
+          ready_timeout_s: float = 60) -> Process:
     out = log.open("wb")
     proc = subprocess.Popen(list(args), env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                             cwd=ROOT)
-    wait_http(f"http://127.0.0.1:{port}{ready_path}", proc, log)
+    wait_http(f"http://127.0.0.1:{port}{ready_path}", proc, log, ready_timeout_s)
     p = Process(proc=proc, port=port, log=log)
     p.sample()
     p.start_sampling()
@@ -303,8 +304,10 @@ def spawn(args: Sequence[str], env: dict[str, str], port: int, ready_path: str, 
 
 
 def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_env: dict[str, str] | None = None,
-          workers: int = 1) -> Process:
-    """`spin-trainer serve` on a free loopback port, turn rate limit off, already migrated."""
+          workers: int = 1, wrapper: Sequence[str] = (), ready_timeout_s: float = 60) -> Process:
+    """`spin-trainer serve` on a free loopback port, turn rate limit off, already migrated.
+
+    `wrapper` goes before the command (bench/instructions.py runs the server under valgrind)."""
     port = free_port()
     env = {"SPIN_TRAINER_DATA_DIR": str(data_dir), "SPIN_TRAINER_DATABASE_URL": database_url,
            "SPIN_TRAINER_ENGINE": engine, "SPIN_TRAINER_TURNS_PER_MINUTE": "0",
@@ -313,10 +316,10 @@ def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_
     # command: a way to measure a proposed fix before it lands in trainer/.
     launcher = os.environ.get("SPIN_BENCH_SERVER")
     program = [str(VENV_BIN / "python"), launcher] if launcher else [str(VENV_BIN / "spin-trainer")]
-    args = [*program, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
+    args = [*wrapper, *program, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-migrate"]
     if workers > 1:
         args += ["--workers", str(workers)]
-    return spawn(args, env, port, "/healthz", data_dir / f"server-{port}.log")
+    return spawn(args, env, port, "/healthz", data_dir / f"server-{port}.log", ready_timeout_s)
 
 
 def launcher_main(script: str, doc: str, out: Path, serve: Callable[[], int],

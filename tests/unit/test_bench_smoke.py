@@ -188,3 +188,17 @@ def test_the_servers_process_tree_reaches_grandchildren() -> None:
         for pid in reversed(common.process_tree(child.pid)):
             os.kill(pid, 9)
         child.wait()
+
+
+def test_instructions_bench_reads_callgrind_totals_and_sums_up_steps(tmp_path: Path) -> None:
+    instructions = load_bench("instructions")
+    dump = tmp_path / "callgrind.out.1.1"
+    assert instructions.read_totals(dump) is None  # not written yet
+    dump.write_text("# callgrind format\nversion: 1\nevents: Ir\nsummary: 31758480\n\nfn=(1) main\n0 5\n")
+    assert instructions.read_totals(dump) is None  # still being written: no totals line yet
+    dump.write_text(dump.read_text() + "totals: 31758480\n")
+    assert instructions.read_totals(dump) == 31_758_480
+    rows = instructions.rows_of("sqlite", "llm", {"streamed turn": [30_000_000, 32_000_000, 40_000_000]})
+    assert rows == [["sqlite", "llm", "streamed turn", 3, "34.0", "32.0", "30.0", "40.0"]]
+    with pytest.raises(SystemExit):
+        instructions.main(["--env", "NO_EQUALS_SIGN"])
