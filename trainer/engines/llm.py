@@ -312,9 +312,11 @@ class LLMEngine:
         if self._async_client is None or self._async_loop not in (None, loop):
             import openai
 
+            from trainer.engines.netio import async_http_client
+
             c = self.client
             self._async_client = openai.AsyncOpenAI(api_key=c.api_key, base_url=c.base_url, timeout=c.timeout,
-                                                    max_retries=0)
+                                                    max_retries=0, http_client=async_http_client())
             self._async_loop = loop
         return self._async_client
 
