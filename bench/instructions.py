@@ -109,6 +109,10 @@ async def _streamed_turn(conn: Connection, call_id: int, text: str) -> bool:
             raise RuntimeError(f"turn {text!r}: the server sent an error event: {data!r}")
     if status != 200 or done is None:
         raise RuntimeError(f"turn {text!r}: status {status}, done event {'seen' if done else 'missing'}")
+    notice = (done.get("client") or {}).get("notice")
+    if notice:  # the model's path was not measured: the scripted line stood in for its reply
+        raise RuntimeError(f"turn {text!r}: the reply was replaced ({notice}); see the server log in "
+                           "var/bench-logs/")
     return bool(done.get("ended"))
 
 

@@ -44,11 +44,29 @@ async def _serve(handler: Handler, ssl_context: ssl.SSLContext | None = None) ->
     return server, server.sockets[0].getsockname()[1]
 
 
-def _run(main: Callable[[], Awaitable[None]]) -> None:
-    in_fresh_thread(lambda: asyncio.run(main()))
+LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 
 
-def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies() -> None:
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_factory(request: pytest.FixtureRequest) -> LoopFactory:
+    """Both event loops: the server runs on uvloop (whose transports are not asyncio's classes), tests
+    and the command line on asyncio's own."""
+    if request.param == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _run(loop_factory: LoopFactory, main: Callable[[], Awaitable[None]]) -> None:
+    def in_loop() -> None:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(main())  # type: ignore[arg-type]
+
+    in_fresh_thread(in_loop)
+
+
+def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies(loop_factory: LoopFactory) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while True:
             try:
@@ -82,10 +100,10 @@ def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies() -> N
             assert res.content == b"echo:again"
             assert len(transport._pool.connections) == 1  # type: ignore[union-attr]
 
-    _run(main)
+    _run(loop_factory, main)
 
 
-def test_a_read_that_waits_too_long_is_a_read_timeout() -> None:
+def test_a_read_that_waits_too_long_is_a_read_timeout(loop_factory: LoopFactory) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
@@ -102,10 +120,10 @@ def test_a_read_that_waits_too_long_is_a_read_timeout() -> None:
             with pytest.raises(httpx2.ReadTimeout):
                 await anext(pieces)
 
-    _run(main)
+    _run(loop_factory, main)
 
 
-def test_a_refused_connection_is_a_connect_error(tmp_path: Path) -> None:
+def test_a_refused_connection_is_a_connect_error(loop_factory: LoopFactory, tmp_path: Path) -> None:
     async def main() -> None:
         server, port = await _serve(lambda _r, w: _close(w))
         server.close()
@@ -116,14 +134,14 @@ def test_a_refused_connection_is_a_connect_error(tmp_path: Path) -> None:
         with pytest.raises(httpcore2.ConnectError):
             await AsyncioBackend().connect_unix_socket(str(tmp_path / "nobody-listens.sock"))
 
-    _run(main)
+    _run(loop_factory, main)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
-def test_a_body_cut_short_is_an_error_not_a_shorter_body() -> None:
+def test_a_body_cut_short_is_an_error_not_a_shorter_body(loop_factory: LoopFactory) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
@@ -136,10 +154,10 @@ def test_a_body_cut_short_is_an_error_not_a_shorter_body() -> None:
             with pytest.raises(httpx2.RemoteProtocolError):
                 await client.get(f"http://127.0.0.1:{port}/")
 
-    _run(main)
+    _run(loop_factory, main)
 
 
-def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
+def test_a_pooled_connection_the_server_closed_is_not_reused(loop_factory: LoopFactory) -> None:
     opened = 0
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -159,10 +177,10 @@ def test_a_pooled_connection_the_server_closed_is_not_reused() -> None:
                 await asyncio.sleep(0.05)  # the close reaches the client while the connection is idle
         assert opened == 3
 
-    _run(main)
+    _run(loop_factory, main)
 
 
-def test_a_body_larger_than_the_buffer_limit_arrives_whole() -> None:
+def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFactory) -> None:
     size = 3 * HIGH_WATER + 12345
     payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
 
@@ -182,7 +200,7 @@ def test_a_body_larger_than_the_buffer_limit_arrives_whole() -> None:
                     await asyncio.sleep(0)  # a slow reader: the socket is paused and resumed meanwhile
             assert bytes(got) == payload
 
-    _run(main)
+    _run(loop_factory, main)
 
 
 @pytest.fixture(scope="module")
@@ -197,7 +215,8 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return cert, key
 
 
-def test_tls_to_a_server_whose_certificate_is_trusted(certificate: tuple[Path, Path]) -> None:
+def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
+                                                     certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -220,14 +239,14 @@ def test_tls_to_a_server_whose_certificate_is_trusted(certificate: tuple[Path, P
                 with pytest.raises(httpx2.ConnectError):
                     await client.get(f"https://127.0.0.1:{port}/")
 
-    _run(main)
+    _run(loop_factory, main)
 
 
-def test_the_engines_http_client_keeps_the_openai_defaults() -> None:
+def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFactory) -> None:
     async def main() -> None:
         async with async_http_client() as client:
             assert client.follow_redirects is True
             assert client.timeout.connect == 5.0
             assert isinstance(client._transport, AsyncioTransport)
 
-    _run(main)
+    _run(loop_factory, main)

@@ -18,7 +18,7 @@ import select
 import socket
 import ssl
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpcore2
 import httpx2
@@ -43,8 +43,8 @@ class _Protocol(asyncio.Protocol):
         self.write_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not subclasses of asyncio's, only alike: no isinstance check here
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)
@@ -210,9 +210,8 @@ class AsyncioBackend(AsyncNetworkBackend):
         return self._opened(transport, protocol, socket_options)
 
     @staticmethod
-    def _opened(transport: asyncio.BaseTransport, protocol: _Protocol,
+    def _opened(transport: asyncio.Transport, protocol: _Protocol,
                 socket_options: Iterable[SOCKET_OPTION] | None) -> AsyncioStream:
-        assert isinstance(transport, asyncio.Transport)
         sock: socket.socket | None = transport.get_extra_info("socket")
         if sock is not None:
             try:
