@@ -323,7 +323,7 @@ def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_
 
 
 def launcher_main(script: str, doc: str, out: Path, serve: Callable[[], int],
-                  report: Callable[[list[Path]], int]) -> int:
+                  report: Callable[[list[Path]], int], pattern: str = "*.json") -> int:
     """The command line of a SPIN_BENCH_SERVER launcher (bench/phases.py, bench/gc_pauses.py).
 
     `--report` hands `report` what the runs recorded in `out` (oldest first), `-h` prints `doc`, and
@@ -332,7 +332,7 @@ def launcher_main(script: str, doc: str, out: Path, serve: Callable[[], int],
     """
     args = sys.argv[1:]
     if args == ["--report"]:
-        files = sorted(out.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        files = sorted(out.glob(pattern), key=lambda p: p.stat().st_mtime)
         if not files:
             print(f"nothing recorded in {out}: run a bench with SPIN_BENCH_SERVER=bench/{script} first")
             return 1
