@@ -46,6 +46,7 @@ class FakeOpenAI:
     model: str | None = None  # the model name the server reports; the requested one if None
     script: list[str] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    targets: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # each request's path and headers
     served: list[str] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     peers: list[tuple[str, int]] = field(default_factory=list)  # the client's address of each request
@@ -73,6 +74,7 @@ def _handler(state: FakeOpenAI, lock: threading.Lock) -> type[BaseHTTPRequestHan
             with lock:
                 behaviour = state.next_behaviour()
                 state.requests.append(body)
+                state.targets.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 state.served.append(behaviour)
                 state.times.append(time.monotonic())
                 state.peers.append(self.client_address)

@@ -19,10 +19,12 @@ import pytest
 from tests.conftest import make_settings
 from tests.fakes.openai_server import COMPLETION_TOKENS, PROMPT_TOKENS, FakeOpenAI, closed_port_url, fake_openai
 from tests.unit.test_llm_engine import FAST, midcall_request, pickup_request
+from trainer.engines import sse
 from trainer.engines.base import VoiceRequest
 from trainer.engines.faults import RetryPolicy, classify, notice
 from trainer.engines.llm import LLMEngine
 from trainer.engines.llm_async import AsyncStreamedReply, _sse_json
+from trainer.engines.netio import async_http_client
 from trainer.engines.scripted import ScriptedEngine
 from trainer.engines.sse import SSEData
 
@@ -349,3 +351,42 @@ def test_the_async_client_is_made_only_inside_a_loop_with_the_settings(fake: Fak
     assert str(client.base_url).rstrip("/") == fake.base_url and client.api_key == "k-test"
     assert client.max_retries == 0 and client.timeout == engine.client.timeout
     assert model == "tiny-settings" and fake.requests[-1]["model"] == "tiny-settings"
+
+
+def test_the_streamed_request_is_sent_as_the_openai_client_would_send_it(fake: FakeOpenAI) -> None:
+    """`sse.aopen_stream` skips the openai client's request machinery: the request must still carry the
+    client's path (and any query of its base URL), key, headers and body, and its errors be the client's."""
+    params = {"model": "tiny-test", "messages": [{"role": "user", "content": "Здравствуйте"}], "stream": True,
+              "timeout": 2.0}
+
+    async def main() -> None:
+        client = openai.AsyncOpenAI(api_key="test-key", base_url=f"{fake.base_url}?api-version=2024-06-01",
+                                    max_retries=0, http_client=async_http_client())
+        try:
+            response = await sse.aopen_stream(client, params)
+            try:
+                events = sse.SSEData()
+                async for raw in response.aiter_raw():
+                    events.feed(raw)
+            finally:
+                await response.aclose()
+            assert events.done
+            fake.mode = "rate_limit"
+            with pytest.raises(openai.RateLimitError) as limited:
+                await sse.aopen_stream(client, params)
+            assert limited.value.status_code == 429 and "slow down" in limited.value.message
+            assert limited.value.response.headers["retry-after"] == fake.retry_after
+        finally:
+            await client.close()
+        gone = openai.AsyncOpenAI(api_key="k", base_url=closed_port_url(), max_retries=0)
+        with pytest.raises(openai.APIConnectionError):
+            await sse.aopen_stream(gone, params)
+        await gone.close()
+
+    in_fresh_thread(lambda: asyncio.run(main()))
+    path, headers = fake.targets[0]
+    assert path.endswith("/chat/completions?api-version=2024-06-01")
+    assert headers["authorization"] == "Bearer test-key"
+    assert headers["content-type"] == "application/json"
+    assert headers["user-agent"].startswith("AsyncOpenAI/Python")
+    assert fake.requests[0] == {k: v for k, v in params.items() if k != "timeout"}
