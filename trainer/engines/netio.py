@@ -51,32 +51,25 @@ class _Protocol(asyncio.Protocol):
         if self.buffered > HIGH_WATER and self.transport is not None and not self.paused_reading:
             self.transport.pause_reading()
             self.paused_reading = True
-        self._wake()
+        _resolve(self._reader)
 
     def eof_received(self) -> bool | None:
         self.eof = True
-        self._wake()
+        _resolve(self._reader)
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self.error = exc
-        self._wake()
-        self.write_paused = False
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
+        _resolve(self._reader)
+        self.resume_writing()  # a writer waiting for room must wake and find the connection gone
 
     def pause_writing(self) -> None:
         self.write_paused = True
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        if self._drained is not None and not self._drained.done():
-            self._drained.set_result(None)
-
-    def _wake(self) -> None:
-        if self._reader is not None and not self._reader.done():
-            self._reader.set_result(None)
+        _resolve(self._drained)
 
     async def wait_readable(self) -> None:
         await self._until("_reader")
@@ -91,6 +84,12 @@ class _Protocol(asyncio.Protocol):
             await getattr(self, slot)
         finally:
             setattr(self, slot, None)
+
+
+def _resolve(waiter: asyncio.Future[None] | None) -> None:
+    """Wake whoever waits on `waiter` (if anyone does, and it was not woken already)."""
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
 
 
 @contextlib.contextmanager
