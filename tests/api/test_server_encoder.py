@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -12,6 +15,7 @@ from trainer.config import Settings
 from trainer.db.migrate import upgrade
 from trainer.spin import embed
 from trainer.spin.encoder_process import EncoderProcess
+from trainer.spin.segment import split_segments
 
 
 def test_a_serving_app_labels_with_the_child_and_stops_it(settings: Settings) -> None:
@@ -31,6 +35,57 @@ def test_a_serving_app_labels_with_the_child_and_stops_it(settings: Settings) ->
         assert line in embed._cache  # the label's vector came from the child
     assert child.pid is None and not _alive(pid)
     assert not isinstance(embed._encoder(), EncoderProcess)
+
+
+class Watched:
+    """The serving app's encoder, recording each batch it is asked for."""
+
+    def __init__(self, encoder: Any) -> None:
+        self.encoder = encoder
+        self.asked: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        self.asked.append(list(texts))
+        return self.encoder.encode(texts)
+
+
+def _prefetches_done() -> None:
+    """Every prefetch submitted so far has run: the prefetch thread takes them in order."""
+    embed.prefetch(["(marker) every earlier prefetch has run"])
+    for _ in range(3000):
+        with embed._lock:
+            if not embed._pending:
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("the prefetch thread never finished")
+
+
+def test_a_line_is_encoded_once_while_its_call_loads_and_only_for_a_writer(settings: Settings) -> None:
+    upgrade(settings.effective_database_url)
+    tokens = seed_users(settings, {"tina": "trainee"})
+    auth = {"Authorization": f"Bearer {tokens['tina']}"}
+    with TestClient(create_app(settings, encoder_process=True)) as client:
+        watched = Watched(embed._encoder())
+        embed.use_encoder(watched, embed.DIM)
+        call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=auth)
+        assert call.status_code == 201, call.text
+        turns = f"/api/calls/{call.json()['id']}/turns"
+        line = "How many trucks do you run each day? What happens to a customer when one is late?"
+        segments = sorted(set(split_segments(line)))
+        assert len(segments) == 2
+        turn = client.post(turns, json={"text": line}, headers=auth)
+        assert turn.status_code == 200, turn.text
+        assert segments in watched.asked  # one batch, sent before the label
+        assert sum(text in batch for batch in watched.asked for text in segments) == 2, watched.asked
+
+        watched.asked.clear()
+        other = "What would a week without late loads be worth to you?"
+        refused = client.post(turns, json={"text": other}, headers={"Authorization": "Bearer not-a-token"})
+        too_long = client.post(turns, json={"text": other + " x" * 2000}, headers=auth)
+        assert (refused.status_code, too_long.status_code) == (401, 413), (refused.text, too_long.text)
+        _prefetches_done()
+        assert watched.asked == [["(marker) every earlier prefetch has run"]]
+    embed.encode_in_this_process()
 
 
 def test_settings_can_keep_the_encoder_in_the_server(settings: Settings) -> None:

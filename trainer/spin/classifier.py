@@ -299,6 +299,16 @@ def warm_up() -> None:
     classify("Hello, how do you handle deliveries today?", (), "en")
 
 
+def prefetch_vectors(text: str) -> None:
+    """Start encoding the segments of a trainee line about to be labelled (`embed.prefetch`), so that the
+    encoding overlaps what a server does before the label (sign-in, loading the call) instead of following
+    it. The label is the same with or without it; a line refused later only cost the encoder's time."""
+    if APPROACH in ("embedding", "hybrid"):
+        from trainer.spin.embed import prefetch
+
+        prefetch(split_segments(text)[:MAX_SEGMENTS])
+
+
 def read_ahead(client_text: str) -> None:
     """Encode a client line now, while the trainee reads it and thinks: the sentence vector of the client's
     last turn is part of labelling the answer, and it is cached, so that label no longer waits for it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,8 +31,10 @@ CACHE_SIZE = 4096
 _BATCH = 256
 _lock = threading.Lock()
 _local_lock = threading.Lock()  # loading the in-process encoder; apart from `_lock`, which `_encoder` holds
+_prefetch_lock = threading.Lock()  # making the prefetch thread
 _state: dict[str, Any] = {}
 _cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
+_pending: dict[str, Future[None]] = {}  # texts being encoded by `prefetch`, guarded by `_lock`
 
 Vector = npt.NDArray[np.float32]
 
@@ -114,26 +117,82 @@ def _encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
 def embed_many(texts: Sequence[str], cache: bool = True) -> npt.NDArray[np.float32]:
     """Vectors of `texts`, (len(texts), DIM), L2-normalised ("" gives zeros); the missing ones in one batch.
 
-    `cache=False` (training) neither reads nor fills the cache.
+    A text that `prefetch` is encoding is waited for, not encoded twice. `cache=False` (training) neither
+    reads nor fills the cache.
     """
     if not cache:
         return _encode(texts)
     with _lock:
-        known = {t: _cache[t] for t in texts if t in _cache}
-        for t in known:
-            _cache.move_to_end(t)
+        known = _known(texts)
+        waits = {_pending[t] for t in texts if t not in known and t in _pending}
+    if waits:
+        for done in waits:
+            done.exception()  # waits; a failed prefetch leaves its texts to be encoded below
+        with _lock:
+            known = _known(texts)
     missing = sorted({t for t in texts if t not in known})
     if missing:
         fresh = _encode(missing)
         with _lock:
-            for text, vec in zip(missing, fresh, strict=True):
-                vec.setflags(write=False)
-                known[text] = _cache[text] = vec
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+            known.update(_keep(missing, fresh))
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
     return np.stack([known[t] for t in texts])
+
+
+def _known(texts: Sequence[str]) -> dict[str, Vector]:
+    """The cached vectors among `texts`, marked as recently used (`_lock` held)."""
+    known = {t: _cache[t] for t in texts if t in _cache}
+    for t in known:
+        _cache.move_to_end(t)
+    return known
+
+
+def _keep(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> dict[str, Vector]:
+    """Cache fresh vectors, dropping the least recently used beyond `CACHE_SIZE` (`_lock` held)."""
+    kept = {}
+    for text, vec in zip(texts, vectors, strict=True):
+        vec.setflags(write=False)
+        kept[text] = _cache[text] = vec
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return kept
+
+
+def prefetch(texts: Sequence[str]) -> None:
+    """Start encoding `texts` on a background thread and return at once.
+
+    A server calls it with a line it is about to label, before the work that comes first (loading the
+    call, the rule pass): the encoding (a few milliseconds, in the encoder's child process on the other
+    core) then overlaps that work instead of following it, and `embed_many` finds the vectors cached
+    or waits only for the rest. Texts already cached or in flight are skipped.
+    """
+    with _lock:
+        todo = sorted({t for t in texts if t.strip() and t not in _cache and t not in _pending})
+        if not todo:
+            return
+        done: Future[None] = Future()
+        for t in todo:
+            _pending[t] = done
+    _once("prefetcher", _prefetch_lock, lambda: ThreadPoolExecutor(1, thread_name_prefix="encoder-prefetch")
+          ).submit(_fill, todo, done)
+
+
+def _fill(texts: list[str], done: Future[None]) -> None:
+    error: BaseException | None = None
+    try:
+        fresh = _encode(texts)
+    except BaseException as exc:  # handed to the waiters, who encode these texts themselves
+        error = exc
+    with _lock:
+        if error is None:
+            _keep(texts, fresh)
+        for t in texts:
+            _pending.pop(t, None)
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def embed(text: str) -> Vector:

@@ -12,6 +12,9 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
 from trainer.services.rubric_admin import current_rubric
+from trainer.spin.classifier import classify, prefetch_vectors
+from trainer.spin.llm import LLMClassifier
+from trainer.web.context import AppContext
 from trainer.web.deps import DB, Auth, AuthWrite, Caller, Ctx, CurrentRubric, commit_here, signed_in_writer
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
@@ -29,6 +32,18 @@ class CallIn(BaseModel):
 class TurnIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(description="what the trainee says; at most 2,000 characters")
+
+
+def encode_ahead(ctx: AppContext, text: str) -> None:
+    """Start encoding a signed-in writer's line while its call loads (`classifier.prefetch_vectors`): the
+    shipped classifiers read sentence vectors, and a line the turn will refuse is not sent."""
+    if ctx.classifier is not classify and not isinstance(ctx.classifier, LLMClassifier):
+        return
+    try:
+        cleaned = call_service.clean_text(text, ctx.settings.max_turn_chars)
+    except CallError:
+        return  # the turn refuses it with this error
+    prefetch_vectors(cleaned)
 
 
 def _raise(exc: CallError) -> HTTPException:
@@ -92,6 +107,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
     answered the same.
     """
     who = signed_in_writer(db, caller)
+    encode_ahead(ctx, body.text)
     call_service.begin_turn_read(db, ctx.engine)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,

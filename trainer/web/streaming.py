@@ -40,7 +40,7 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
 from trainer.spin.classifier import read_ahead
-from trainer.web.api import TurnIn
+from trainer.web.api import TurnIn, encode_ahead
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, Caller, Ctx, commit_here, signed_in_writer
 from trainer.web.early import EarlyReply, EarlyStreamingResponse
@@ -227,6 +227,7 @@ def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Calle
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
     who = signed_in_writer(db, caller)
+    encode_ahead(ctx, body.text)
     call_service.begin_turn_read(db, ctx.engine)
     instant = is_instant(ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

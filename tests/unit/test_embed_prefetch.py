@@ -1,0 +1,117 @@
+"""`embed.prefetch`: a line's vectors encoded ahead of its label, on a background thread, with the real
+encoder; the label waits for what is in flight instead of encoding it twice, and a failed prefetch
+leaves the work to the label."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+
+from trainer.spin import embed
+from trainer.spin.classifier import classify, prefetch_vectors
+from trainer.spin.segment import split_segments
+
+
+class Recording:
+    """The real encoder, recording each batch it is asked for; `gate` (if set) holds a batch back until
+    the test opens it, and `fail_first` makes the first batch raise, as a dead encoder process would."""
+
+    def __init__(self, gate: threading.Event | None = None, fail_first: bool = False) -> None:
+        self.real = embed._in_process()
+        self.batches: list[list[str]] = []
+        self.entered = threading.Event()
+        self.gate = gate
+        self.fail_first = fail_first
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        self.batches.append(list(texts))
+        self.entered.set()
+        if self.gate is not None:
+            assert self.gate.wait(30), "the test never opened the gate"
+        if self.fail_first and len(self.batches) == 1:
+            raise RuntimeError("the encoder process died")
+        return self.real.encode(list(texts))
+
+
+@pytest.fixture
+def swap() -> Iterator[Any]:
+    """Use an encoder of the test's, with an empty cache; the in-process encoder again afterwards."""
+    def use(encoder: Recording) -> Recording:
+        embed.use_encoder(encoder, embed.DIM)
+        return encoder
+
+    yield use
+    embed.encode_in_this_process()
+    with embed._lock:
+        embed._cache.clear()
+        assert not embed._pending, "a prefetch was left in flight"
+
+
+def _wait_idle() -> None:
+    """Until the prefetch thread has finished what it was given."""
+    for _ in range(3000):
+        with embed._lock:
+            if not embed._pending:
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("the prefetch never finished")
+
+
+def test_prefetched_vectors_are_the_encoders_own_and_are_not_encoded_again(swap: Any) -> None:
+    enc = swap(Recording())
+    embed.prefetch(["how many trucks run today", "who plans the routes"])
+    _wait_idle()
+    vectors = embed.embed_many(["how many trucks run today", "who plans the routes", "what does a late load cost"])
+    assert enc.batches == [["how many trucks run today", "who plans the routes"], ["what does a late load cost"]]
+    expected = enc.real.encode(["how many trucks run today", "who plans the routes", "what does a late load cost"])
+    np.testing.assert_allclose(vectors, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_label_waits_for_the_vectors_in_flight(swap: Any) -> None:
+    gate = threading.Event()
+    enc = swap(Recording(gate=gate))
+    embed.prefetch(["сколько машин у вас в парке"])
+    assert enc.entered.wait(30)
+    got: list[Any] = []
+    reader = threading.Thread(target=lambda: got.append(embed.embed_many(["сколько машин у вас в парке"])))
+    reader.start()
+    reader.join(0.2)
+    assert reader.is_alive() and not got, "the reader did not wait for the prefetch"
+    gate.set()
+    reader.join(30)
+    assert len(got) == 1 and got[0].shape == (1, embed.DIM)
+    assert enc.batches == [["сколько машин у вас в парке"]]  # encoded once, by the prefetch
+
+
+def test_a_failed_prefetch_leaves_the_encoding_to_the_label(swap: Any) -> None:
+    enc = swap(Recording(fail_first=True))
+    embed.prefetch(["how do you plan the routes"])
+    _wait_idle()
+    vectors = embed.embed_many(["how do you plan the routes"])
+    assert enc.batches == [["how do you plan the routes"], ["how do you plan the routes"]]
+    np.testing.assert_allclose(vectors, enc.real.encode(["how do you plan the routes"]), rtol=1e-5, atol=1e-6)
+
+
+def test_cached_and_blank_texts_are_not_prefetched(swap: Any) -> None:
+    enc = swap(Recording())
+    embed.embed_many(["who plans the routes"])
+    embed.prefetch(["who plans the routes", "  ", ""])
+    _wait_idle()
+    assert enc.batches == [["who plans the routes"]]
+
+
+def test_prefetch_vectors_sends_the_segments_the_label_reads(swap: Any) -> None:
+    enc = swap(Recording())
+    line = "Thanks for taking the call. How many trucks do you run? What happens when one is late?"
+    prefetch_vectors(line)
+    _wait_idle()
+    assert enc.batches == [sorted(set(split_segments(line)))]
+    label = classify(line, (), "en")
+    assert enc.batches == [sorted(set(split_segments(line)))], "the label encoded a segment again"
+    with embed._lock:
+        embed._cache.clear()
+    assert classify(line, (), "en") == label  # the same label without the prefetch
