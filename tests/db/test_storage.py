@@ -259,3 +259,27 @@ def test_two_lines_said_at_once_in_one_call_store_one_and_refuse_the_other(sessi
         assert call is not None
         assert [(t.index, t.role) for t in call.turns] == [(0, "client"), (1, "trainee"), (2, "client")]
         assert call.turns[1].text == "How many sites do you run?"
+
+
+def test_a_line_written_at_once_joins_the_loaded_transcript_once(sessions: sessionmaker[Session]) -> None:
+    """The trainee's line goes in with one INSERT of its own, outside the unit of work: the call's loaded
+    turns include it (a hang-up in the same transaction scores it) and the commit does not write it again."""
+    rubric = load_rubric(default_rubric_path())
+    with unit_of_work(sessions) as db:
+        sync_persona_files(db, project_root() / "personas")
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        call = call_service.start_call(db, user, latest_versions(db)[0].persona_id, "en", ScriptedEngine())
+        pending = call_service.begin_turn(db, call, "How many sites do you run?", 2000, request_key="key-1")
+        assert pending.trainee.id is not None and pending.trainee in db
+        assert [(t.index, t.role) for t in call.turns] == [(0, "client"), (1, "trainee")]
+        card = call_service.end_call(db, call, rubric)  # repairs the unanswered line, then scores the call
+        assert [(t.index, t.role) for t in call.turns] == [(0, "client"), (1, "trainee"), (2, "client")]
+        call_id = call.id
+    with unit_of_work(sessions) as db:
+        stored = db.scalars(select(Turn).where(Turn.call_id == call_id).order_by(Turn.index)).all()
+        assert [(t.index, t.role, t.request_key) for t in stored] == [
+            (0, "client", None), (1, "trainee", "key-1"), (2, "client", None)]
+        assert stored[1].label == pending.trainee.label and stored[1].detail == pending.trainee.detail
+        call = db.get(Call, call_id)
+        assert call is not None and call_service.latest_scorecard(db, call) is not None
+        assert call_service.latest_scorecard(db, call).id == card.id  # type: ignore[union-attr]

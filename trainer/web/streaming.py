@@ -108,10 +108,11 @@ class _Turn:
 
 def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> dict[str, Any]:
     call_id, trainee_index = turn.call_id, turn.trainee_index
+    if spoken is not None and not turn.ended:  # the common case: one INSERT on a connection, no session
+        with ctx.db_engine.begin() as conn:
+            reply = call_service.store_reply(conn, call_id, trainee_index + 1, spoken)
+        return {"client": client_json(reply), "ended": False, "state": turn.state}
     with unit_of_work(ctx.sessions) as db:
-        if spoken is not None and not turn.ended:  # the common case: one INSERT, no reload of the call
-            reply = call_service.store_reply(db, call_id, trainee_index + 1, spoken)
-            return {"client": client_json(reply), "ended": False, "state": turn.state}
         call = db.get(Call, call_id)
         assert call is not None
         trainee = next(t for t in call.turns if t.index == trainee_index)
