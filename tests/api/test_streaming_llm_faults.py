@@ -224,3 +224,20 @@ def test_a_line_that_cannot_be_stored_withdraws_the_model_request_asked_early(tm
     assert [t["role"] for t in turns] == ["client"], "neither the line nor a reply to it was stored"
     assert len(fake.requests) == 1, "the model was asked while the line waited to be written"
     assert fake.dropped == 1, "and its stream was closed, not read through"
+
+
+def test_a_streamed_turn_on_sqlite_reads_in_one_transaction_and_writes_in_two(tmp_path: Path) -> None:
+    """Sign-in and the call's load share one read transaction (it takes no writer's place); the line and
+    the reply are each one writer's transaction. Every BEGIN is a statement the server sends."""
+    from sqlalchemy import event
+
+    with fake_openai(reply=REPLY) as fake, llm_app(tmp_path, fake.base_url) as live:
+        call_id = live.start_call()
+        statements: list[str] = []
+        event.listen(live.app.state.ctx.db_engine, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_: statements.append(statement))
+        got = stream(live, call_id)
+        begins = [s for s in statements if s.startswith("BEGIN")]
+        assert got[-1][0] == "done" and got[-1][1]["client"]["text"] == REPLY
+        assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"], begins
+        assert [t["role"] for t in live.call(call_id)["turns"]] == ["client", "trainee", "client"]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
+from trainer.engines.base import is_instant
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
@@ -106,7 +107,8 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
     answered the same.
     """
-    who = signed_in_writer(db, caller)
+    # A turn whose engine may stall begins as a read (`begin_turn_read`): the sign-in's read goes on into it.
+    who = signed_in_writer(db, caller, keep_reading=not is_instant(ctx.engine))
     encode_ahead(ctx, body.text)
     call_service.begin_turn_read(db, ctx.engine)
     try:

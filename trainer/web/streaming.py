@@ -227,10 +227,11 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
-    who = signed_in_writer(db, caller)
+    instant = is_instant(ctx.engine)
+    # A turn whose engine may stall begins as a read (`begin_turn_read`): the sign-in's read goes on into it.
+    who = signed_in_writer(db, caller, keep_reading=not instant)
     encode_ahead(ctx, body.text)
     call_service.begin_turn_read(db, ctx.engine)
-    instant = is_instant(ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     early = _early_reply(ctx)
     try:
