@@ -10,6 +10,7 @@ from functools import cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trainer.db import statements
 from trainer.db.base import utcnow
 from trainer.db.models import ROLES, ApiToken, SetupLink, User, WebSession
 from trainer.services.secrets import check_password_rules, digest, hash_password, new_token, verify_password
@@ -78,7 +79,7 @@ def create_token(db: Session, user: User, label: str = "") -> str:
 
 
 def user_for_token(db: Session, token: str) -> User | None:
-    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == digest(token), ApiToken.revoked_at.is_(None)))
+    row = db.scalar(statements.live_token(), {"token_hash": digest(token)})
     if row is None or not row.user.active:
         return None
     return row.user
@@ -101,7 +102,7 @@ def create_session(db: Session, user: User, max_age_s: int) -> NewSession:
 
 
 def session_for_cookie(db: Session, cookie_value: str) -> WebSession | None:
-    row = db.scalar(select(WebSession).where(WebSession.key_hash == digest(cookie_value)))
+    row = db.scalar(statements.web_session(), {"key_hash": digest(cookie_value)})
     if row is None:
         return None
     expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=utcnow().tzinfo)

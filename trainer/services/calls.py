@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, lazyload, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from trainer import conversation
+from trainer.db import statements
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
 from trainer.db.session import begin_read, end_reads
@@ -57,11 +58,8 @@ def check_turn_rate(db: Session, user: User, per_minute: int) -> None:
     if per_minute <= 0:
         return
     since = utcnow() - timedelta(seconds=RATE_WINDOW_S)
-    recent = list(db.scalars(
-        select(Turn.created_at).join(Call, Call.id == Turn.call_id)
-        .where(Call.user_id == user.id, Turn.role == "trainee", Turn.created_at >= since)
-        .order_by(Turn.created_at.desc()).limit(per_minute)
-    ))
+    recent = list(db.scalars(statements.recent_trainee_lines(),
+                             {"user_id": user.id, "since": since, "most": per_minute}))
     if len(recent) >= per_minute:
         oldest = _aware(recent[-1])
         wait = max(1, int((oldest + timedelta(seconds=RATE_WINDOW_S) - utcnow()).total_seconds()) + 1)
@@ -134,7 +132,7 @@ def store_reply(conn: Connection, call_id: int, index: int, spoken: conversation
     A turn stored at that index meanwhile (the call was hung up and its reply repaired) is an
     IntegrityError, as it is for `finish_turn`."""
     row = _client_row(call_id, index, spoken) | {"created_at": utcnow()}
-    conn.execute(insert(Turn), row)  # one row needs neither a session nor its unit of work
+    conn.execute(statements.insert_turn(False), row)  # one row needs neither a session nor its unit of work
     return Turn(**row)  # what the response shows of it; in no session
 
 
@@ -164,11 +162,10 @@ def replayed(db: Session, call: Call, request_key: str | None) -> TurnPair | Non
     """The stored answer to a request already taken (same Idempotency-Key), if any."""
     if not request_key:
         return None
-    trainee = db.scalar(select(Turn).where(Turn.call_id == call.id, Turn.request_key == request_key))
+    trainee = db.scalar(statements.turn_by_request_key(), {"call_id": call.id, "request_key": request_key})
     if trainee is None:
         return None
-    client = db.scalar(select(Turn).where(Turn.call_id == call.id, Turn.index == trainee.index + 1,
-                                          Turn.role == "client"))
+    client = db.scalar(statements.client_turn_at(), {"call_id": call.id, "index": trainee.index + 1})
     return TurnPair(trainee=trainee, client=client, call=call)
 
 
@@ -277,7 +274,7 @@ def _inserted(db: Session, call: Call, row: dict[str, Any]) -> Turn:
     more for one row), then placed in the session and at the end of the loaded transcript as if loaded
     from it. A clash on the turn's index raises here."""
     row = row | {"created_at": utcnow()}
-    turn = Turn(**row, id=db.connection().execute(insert(Turn).returning(Turn.id), row).scalar_one())
+    turn = Turn(**row, id=db.connection().execute(statements.insert_turn(True), row).scalar_one())
     make_transient_to_detached(turn)
     db.add(turn)
     set_committed_value(call, "turns", [*call.turns, turn])
@@ -289,14 +286,14 @@ def _advance(db: Session, call: Call, state: dict[str, Any], ended_at: datetime 
     call was read (the line was labelled meanwhile) makes this a 409, not a call reopened. A line of
     another request that got in first clashes on the turn's index instead. Same round trips as the
     plain ORM update it replaces."""
-    values: dict[str, Any] = {"state": state} | ({"ended_at": ended_at} if ended_at is not None else {})
-    done = db.execute(update(Call).where(Call.id == call.id, Call.ended_at.is_(None)).values(**values)
-                      .execution_options(synchronize_session=False))
-    if getattr(done, "rowcount", 1) != 1:
+    done = db.connection().execute(statements.advance_open_call(ended_at is not None),
+                                   {"call_id": call.id, "new_state": state, "new_ended_at": ended_at})
+    if done.rowcount != 1:
         raise CallError(409, "the call ended while this line was being labelled; start a new call to practise "
                              "again")
-    for key, value in values.items():
-        set_committed_value(call, key, value)
+    set_committed_value(call, "state", state)
+    if ended_at is not None:
+        set_committed_value(call, "ended_at", ended_at)
 
 
 Outside = Callable[[], AbstractContextManager[object]]
@@ -466,7 +463,7 @@ def get_call_for(db: Session, user: User, call_id: int) -> Call:
     # The call's user is not joined in: it is only compared by id here, and a page that shows it finds
     # the signed-in user in the session's identity map or loads it then. The turns are joined in: every
     # caller reads them, and on PostgreSQL the separate query `selectin` made was one more round trip.
-    call = db.get(Call, call_id, options=[lazyload(Call.user), joinedload(Call.turns)])
+    call = db.scalars(statements.call_with_turns(), {"call_id": call_id}).unique().one_or_none()
     if call is None or (call.user_id != user.id and not user.sees_all_calls):
         raise CallError(404, f"no call {call_id} that you can see")
     return call
