@@ -1,4 +1,4 @@
-"""The statements every turn runs, each built once per process and given its values at execution.
+"""The statements every turn, call start and call end runs, each built once and given its values at execution.
 
 Building a statement and the cache key SQLAlchemy finds its compiled SQL by cost about as much as running
 it on SQLite (`select(...).where(col == value)`: ~70 us of a ~130 us lookup here; loading a call with its
@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Insert, Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
-from trainer.db.models import ApiToken, Call, Turn, WebSession
+from trainer.db.models import ApiToken, Call, PersonaVersion, Scorecard, Turn, WebSession
 
 
 @cache
@@ -75,3 +75,16 @@ def recent_trainee_lines() -> Select[datetime]:
     return (select(Turn.created_at).join(Call, Call.id == Turn.call_id)
             .where(Call.user_id == bindparam("user_id"), Turn.role == "trainee", Turn.created_at >= bindparam("since"))
             .order_by(Turn.created_at.desc()).limit(bindparam("most")))
+
+
+@cache
+def latest_persona_version() -> Select[PersonaVersion]:
+    """The newest version of a persona (`persona_id`): every call starts from it."""
+    return (select(PersonaVersion).where(PersonaVersion.persona_id == bindparam("persona_id"))
+            .order_by(PersonaVersion.version.desc()).limit(1))
+
+
+@cache
+def latest_scorecard() -> Select[Scorecard]:
+    """The newest scorecard of a call (`call_id`)."""
+    return select(Scorecard).where(Scorecard.call_id == bindparam("call_id")).order_by(Scorecard.id.desc()).limit(1)

@@ -455,7 +455,7 @@ def _aware(value: Any) -> Any:
 
 
 def latest_scorecard(db: Session, call: Call) -> Scorecard | None:
-    return db.scalar(select(Scorecard).where(Scorecard.call_id == call.id).order_by(Scorecard.id.desc()).limit(1))
+    return db.scalar(statements.latest_scorecard(), {"call_id": call.id})
 
 
 def get_call_for(db: Session, user: User, call_id: int) -> Call:

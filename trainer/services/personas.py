@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from trainer.db import statements
 from trainer.db.models import PersonaVersion
 from trainer.personas.loader import PersonaError, parse_persona
 from trainer.personas.model import Persona
@@ -61,10 +62,7 @@ def add_version(db: Session, persona_id: str, text: str, created_by: int | None)
 
 
 def latest_version(db: Session, persona_id: str) -> PersonaVersion | None:
-    return db.scalar(
-        select(PersonaVersion).where(PersonaVersion.persona_id == persona_id)
-        .order_by(PersonaVersion.version.desc()).limit(1)
-    )
+    return db.scalar(statements.latest_persona_version(), {"persona_id": persona_id})
 
 
 def latest_versions(db: Session) -> list[PersonaVersion]:
