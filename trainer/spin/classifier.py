@@ -115,7 +115,7 @@ class Scored:
 
 
 def _has_problem_cue(norm: str, lex: Lexicon) -> bool:
-    return any(c.label is Label.PROBLEM and c.pattern.search(norm) for c in lex.cues)
+    return any(c.label is Label.PROBLEM and c.search(norm) for c in lex.cues)
 
 
 def read_context(context: Sequence[ContextTurn]) -> tuple[bool, bool]:
@@ -148,7 +148,7 @@ def _score_segment(raw: str, lang: Lang, ctx: _Context) -> Scored:
     totals: dict[Label, float] = {}
     strong_implication = 0.0
     for cue in lex.cues:
-        match = cue.pattern.search(norm)
+        match = cue.search(norm)
         if match is None:
             continue
         weight = cue.weight

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from re import _constants as _const  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
 
 from trainer.spin.labels import Label
 
@@ -19,12 +22,26 @@ WEAK_IMPLICATION = "weak"  # "what happens when ...": implication only with a pr
 LEADING = "leading"  # a leading question that is really a pitch
 
 
+#: More alternatives than this and checking each for a substring costs more than the search it saves.
+MAX_NEEDS = 6
+
+
 @dataclass(frozen=True, slots=True)
 class Cue:
     label: Label
     weight: float
     pattern: re.Pattern[str]
     tag: str = ""
+    #: Text of which at least one piece occurs in whatever the pattern matches (`needs`); empty: unknown.
+    needs: tuple[str, ...] = ()
+
+    def search(self, norm: str) -> re.Match[str] | None:
+        """`pattern.search`, skipped when none of `needs` is in the text. A line is searched by every cue
+        (about 90 a language) and most cues' words are absent: a substring test is a small part of a search."""
+        needs = self.needs
+        if needs and not (needs[0] in norm if len(needs) == 1 else any(n in norm for n in needs)):
+            return None
+        return self.pattern.search(norm)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,5 +60,37 @@ def build(spec: list[tuple[Label, float, str] | tuple[Label, float, str, str]]) 
     cues: list[Cue] = []
     for row in spec:
         tag = row[3] if len(row) == 4 else ""
-        cues.append(Cue(row[0], row[1], re.compile(row[2]), tag))
+        pattern = re.compile(row[2])
+        cues.append(Cue(row[0], row[1], pattern, tag, needs(pattern)))
     return tuple(cues)
+
+
+def needs(pattern: re.Pattern[str]) -> tuple[str, ...]:
+    """Pieces of text of which every match of `pattern` contains one: the literal text its every match
+    starts with (after word boundaries), or one per alternative of a leading group of alternatives.
+    Empty when the pattern does not start so, ignores case, or has more than `MAX_NEEDS` alternatives."""
+    if pattern.flags & re.IGNORECASE:
+        return ()
+    items = _after_anchors(list(_parser.parse(pattern.pattern, pattern.flags).data))
+    if items and items[0][0] is _const.SUBPATTERN and len(items[0][1][-1].data) == 1:
+        items = list(items[0][1][-1].data)  # a group around the whole start: look inside it
+    if items and items[0][0] is _const.BRANCH:
+        found = [_literal_start(_after_anchors(list(alt.data))) for alt in items[0][1][1]]
+        return tuple(found) if all(found) and len(found) <= MAX_NEEDS else ()
+    start = _literal_start(items)
+    return (start,) if start else ()
+
+
+def _after_anchors(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
+    while items and items[0][0] is _const.AT:  # \b, ^: they match no text
+        items = items[1:]
+    return items
+
+
+def _literal_start(items: list[tuple[Any, Any]]) -> str:
+    text = []
+    for op, value in items:
+        if op is not _const.LITERAL:
+            break
+        text.append(chr(value))
+    return "".join(text)
