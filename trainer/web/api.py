@@ -7,8 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from trainer.engines.base import is_instant
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
@@ -16,7 +16,18 @@ from trainer.services.rubric_admin import current_rubric
 from trainer.spin.classifier import classify, prefetch_vectors
 from trainer.spin.llm import LLMClassifier
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, Auth, AuthWrite, Caller, Ctx, CurrentRubric, commit_here, signed_in_writer
+from trainer.web.deps import (
+    DB,
+    Auth,
+    AuthWrite,
+    Caller,
+    Credentials,
+    Ctx,
+    CurrentRubric,
+    Principal,
+    commit_here,
+    signed_in_writer,
+)
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
 router = APIRouter()
@@ -35,13 +46,22 @@ class TurnIn(BaseModel):
     text: str = Field(description="what the trainee says; at most 2,000 characters")
 
 
-def encode_ahead(ctx: AppContext, text: str) -> None:
+def turn_writer(db: Session, ctx: AppContext, caller: Credentials, line: str) -> Principal:
+    """The start of a turn route: the transaction begun as the turn needs it (`calls.begin_turn_read`, which
+    the sign-in reads in), the signed-in writer, and their line sent ahead to the encoder."""
+    call_service.begin_turn_read(db, ctx.engine)
+    who = signed_in_writer(db, caller)
+    _encode_ahead(ctx, line)
+    return who
+
+
+def _encode_ahead(ctx: AppContext, line: str) -> None:
     """Start encoding a signed-in writer's line while its call loads (`classifier.prefetch_vectors`): the
     shipped classifiers read sentence vectors, and a line the turn will refuse is not sent."""
     if ctx.classifier is not classify and not isinstance(ctx.classifier, LLMClassifier):
         return
     try:
-        cleaned = call_service.clean_text(text, ctx.settings.max_turn_chars)
+        cleaned = call_service.clean_text(line, ctx.settings.max_turn_chars)
     except CallError:
         return  # the turn refuses it with this error
     prefetch_vectors(cleaned)
@@ -107,10 +127,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
     answered the same.
     """
-    # A turn whose engine may stall begins as a read (`begin_turn_read`): the sign-in's read goes on into it.
-    who = signed_in_writer(db, caller, keep_reading=not is_instant(ctx.engine))
-    encode_ahead(ctx, body.text)
-    call_service.begin_turn_read(db, ctx.engine)
+    who = turn_writer(db, ctx, caller, body.text)
     try:
         call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)

@@ -93,25 +93,23 @@ def credentials_of(request: Request) -> Credentials:
                        csrf_sent=request.headers.get(CSRF_HEADER, ""))
 
 
-def look_up(db: Session, creds: Credentials, keep_reading: bool = False) -> Principal | None:
+def look_up(db: Session, creds: Credentials) -> Principal | None:
     """The signed-in caller, or None when the request carries no credentials (a bad token is a 401).
 
     A lookup only: on SQLite its transaction neither waits for nor holds the writer's place, and it
-    ends here, in this thread, whatever the outcome; the caller's own transaction starts afresh.
-    `keep_reading=True` leaves a successful lookup's read transaction open for a caller whose next
-    statements only read as well (a turn loading its call): one BEGIN and COMMIT fewer.
+    ends here, in this thread, whatever the outcome; the caller's own transaction starts afresh. A
+    transaction the caller already began (a turn begun as a read, `calls.begin_turn_read`) is the
+    caller's: the lookup reads in it and leaves it open, one BEGIN and COMMIT fewer.
     """
     if creds.absent:
         return None
+    if db.in_transaction():
+        return _lookup(db, creds.token, creds.cookie)
     begin_read(db)
     try:
-        principal = _lookup(db, creds.token, creds.cookie)
-    except BaseException:
+        return _lookup(db, creds.token, creds.cookie)
+    finally:
         end_reads(db)
-        raise
-    if not keep_reading:
-        end_reads(db)
-    return principal
 
 
 def optional_principal(request: Request, db: DB) -> Principal | None:
@@ -183,10 +181,9 @@ the 95th percentile, for a lookup of well under one.
 """
 
 
-def signed_in_writer(db: Session, creds: Credentials, keep_reading: bool = False) -> Principal:
-    """What `AuthWrite` gives, looked up in the calling (worker) thread: 401 or 403 alike (`keep_reading`:
-    see `look_up`)."""
-    return _csrf_checked(_required(look_up(db, creds, keep_reading)), creds.csrf_sent)
+def signed_in_writer(db: Session, creds: Credentials) -> Principal:
+    """What `AuthWrite` gives, looked up in the calling (worker) thread: 401 or 403 alike."""
+    return _csrf_checked(_required(look_up(db, creds)), creds.csrf_sent)
 
 
 def get_rubric(ctx: Ctx, db: DB) -> Rubric:

@@ -40,9 +40,9 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
 from trainer.spin.classifier import read_ahead
-from trainer.web.api import TurnIn, encode_ahead
+from trainer.web.api import TurnIn, turn_writer
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, Caller, Ctx, commit_here, signed_in_writer
+from trainer.web.deps import DB, Caller, Ctx, commit_here
 from trainer.web.early import EarlyReply, EarlyStreamingResponse
 from trainer.web.serialize import client_json, trainee_json
 
@@ -227,11 +227,8 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
+    who = turn_writer(db, ctx, caller, body.text)
     instant = is_instant(ctx.engine)
-    # A turn whose engine may stall begins as a read (`begin_turn_read`): the sign-in's read goes on into it.
-    who = signed_in_writer(db, caller, keep_reading=not instant)
-    encode_ahead(ctx, body.text)
-    call_service.begin_turn_read(db, ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     early = _early_reply(ctx)
     try:
