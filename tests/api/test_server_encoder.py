@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from typing import Any
 
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import seed_users
+from tests.unit.test_embed_prefetch import wait_for_prefetches
 from trainer.app import create_app
 from trainer.config import Settings
 from trainer.db.migrate import upgrade
@@ -52,12 +52,7 @@ class Watched:
 def _prefetches_done() -> None:
     """Every prefetch submitted so far has run: the prefetch thread takes them in order."""
     embed.prefetch(["(marker) every earlier prefetch has run"])
-    for _ in range(3000):
-        with embed._lock:
-            if not embed._pending:
-                return
-        threading.Event().wait(0.01)
-    raise AssertionError("the prefetch thread never finished")
+    wait_for_prefetches()
 
 
 def test_a_line_is_encoded_once_while_its_call_loads_and_only_for_a_writer(settings: Settings) -> None:

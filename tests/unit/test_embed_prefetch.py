@@ -51,8 +51,8 @@ def swap() -> Iterator[Any]:
         assert not embed._pending, "a prefetch was left in flight"
 
 
-def _wait_idle() -> None:
-    """Until the prefetch thread has finished what it was given."""
+def wait_for_prefetches() -> None:
+    """Until the prefetch thread has finished what it was given (also used by tests/api)."""
     for _ in range(3000):
         with embed._lock:
             if not embed._pending:
@@ -64,7 +64,7 @@ def _wait_idle() -> None:
 def test_prefetched_vectors_are_the_encoders_own_and_are_not_encoded_again(swap: Any) -> None:
     enc = swap(Recording())
     embed.prefetch(["how many trucks run today", "who plans the routes"])
-    _wait_idle()
+    wait_for_prefetches()
     vectors = embed.embed_many(["how many trucks run today", "who plans the routes", "what does a late load cost"])
     assert enc.batches == [["how many trucks run today", "who plans the routes"], ["what does a late load cost"]]
     expected = enc.real.encode(["how many trucks run today", "who plans the routes", "what does a late load cost"])
@@ -90,7 +90,7 @@ def test_a_label_waits_for_the_vectors_in_flight(swap: Any) -> None:
 def test_a_failed_prefetch_leaves_the_encoding_to_the_label(swap: Any) -> None:
     enc = swap(Recording(fail_first=True))
     embed.prefetch(["how do you plan the routes"])
-    _wait_idle()
+    wait_for_prefetches()
     vectors = embed.embed_many(["how do you plan the routes"])
     assert enc.batches == [["how do you plan the routes"], ["how do you plan the routes"]]
     np.testing.assert_allclose(vectors, enc.real.encode(["how do you plan the routes"]), rtol=1e-5, atol=1e-6)
@@ -100,7 +100,7 @@ def test_cached_and_blank_texts_are_not_prefetched(swap: Any) -> None:
     enc = swap(Recording())
     embed.embed_many(["who plans the routes"])
     embed.prefetch(["who plans the routes", "  ", ""])
-    _wait_idle()
+    wait_for_prefetches()
     assert enc.batches == [["who plans the routes"]]
 
 
@@ -108,7 +108,7 @@ def test_prefetch_vectors_sends_the_segments_the_label_reads(swap: Any) -> None:
     enc = swap(Recording())
     line = "Thanks for taking the call. How many trucks do you run? What happens when one is late?"
     prefetch_vectors(line)
-    _wait_idle()
+    wait_for_prefetches()
     assert enc.batches == [sorted(set(split_segments(line)))]
     label = classify(line, (), "en")
     assert enc.batches == [sorted(set(split_segments(line)))], "the label encoded a segment again"
