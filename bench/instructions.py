@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -76,17 +77,39 @@ class Counters:
         self.take("before")
 
     def take(self, step: str) -> int:
-        """Instructions since the last dump (the counters start again from zero)."""
+        """Instructions since the last dump (the counters start again from zero). With `--phases` the
+        server dumps at each of its marks too: the step is then the sum of every dump since the last."""
         self._control(f"--dump={step}")
-        self.dumps += 1
-        path = self.out_dir / f"callgrind.out.{self.pid}.{self.dumps}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            total = read_totals(path)
-            if total is not None:
-                return total
+            dumps = parts(self.out_dir, self.pid, after=self.dumps)
+            if dumps and dumps[-1][1] == f"dump {step}" and dumps[-1][2] is not None:
+                self.dumps = dumps[-1][0]
+                return sum(total or 0 for _, _, total in dumps)
             time.sleep(0.05)
-        raise RuntimeError(f"callgrind wrote no totals to {path} within 60 s")
+        raise RuntimeError(f"callgrind wrote no dump 'dump {step}' in {self.out_dir} within 60 s")
+
+
+def parts(out_dir: Path, pid: int, after: int = 0) -> list[tuple[int, str, int | None]]:
+    """The server's dumps numbered above `after`, in order: (part number, its trigger, its instructions or
+    None while unwritten)."""
+    found = []
+    for path in out_dir.glob(f"callgrind.out.{pid}.*"):
+        number = path.name.rsplit(".", 1)[1]
+        if number.isdigit() and int(number) > after:
+            found.append((int(number), read_trigger(path), read_totals(path)))
+    return sorted(found)
+
+
+def read_trigger(path: Path) -> str:
+    """What made callgrind write a dump: `dump <step>` for ours, `Client Request: <mark>` for a phase mark."""
+    with path.open(errors="replace") as lines:
+        for line in lines:
+            if line.startswith("desc: Trigger:"):
+                return line.split(":", 2)[2].strip()
+            if line.startswith("fn=") or line.startswith("totals:"):
+                break
+    return ""
 
 
 def read_totals(path: Path) -> int | None:
@@ -170,6 +193,8 @@ def one_run(args: argparse.Namespace, db: str, extra_env: dict[str, str]) -> dic
             tokens = prepare_accounts(url, 1)
             fake = fake_llm(args, data_dir) if args.engine == "llm" else None
             env = {"PYTHONHASHSEED": "0", **extra_env}
+            if args.phases:
+                env["SPIN_BENCH_PHASE_DUMPS"] = "1"
             if fake is not None:
                 env |= {"OPENAI_BASE_URL": f"{fake.base}/v1", "OPENAI_API_KEY": "x"}
             wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
@@ -183,12 +208,58 @@ def one_run(args: argparse.Namespace, db: str, extra_env: dict[str, str]) -> dic
                 asyncio.run(calls(server.base, tokens[0], chosen, args.engine == "llm", None))
                 counters = Counters(server.proc.pid, out_dir)
                 counters.start()
-                return asyncio.run(calls(server.base, tokens[0], chosen, args.engine == "llm", counters))
+                first = counters.dumps
+                steps = asyncio.run(calls(server.base, tokens[0], chosen, args.engine == "llm", counters))
+                if args.phases:
+                    phases = phase_steps(parts(out_dir, server.proc.pid, after=first))
+                    print(markdown_table(PHASE_HEADERS, phase_rows(phases)), flush=True)
+                return steps
             finally:
                 if server is not None:
                     server.stop()
                 if fake is not None:
                     fake.stop()
+
+
+def phase_steps(dumps: list[tuple[int, str, int | None]], step: str = "streamed turn") -> list[dict[str, int]]:
+    """With `--phases`: for each `step`, the instructions between each two consecutive marks of the server
+    (bench/phases.py). A segment is named by the marks at its two ends; `(step start)` is where the last
+    step's dump was taken, `(step end)` this one's."""
+    found: list[dict[str, int]] = []
+    segment: dict[str, int] = defaultdict(int)
+    prev = "(step start)"
+    for _, trigger, total in dumps:
+        mark = trigger.removeprefix("Client Request:").strip() if trigger.startswith("Client Request") else None
+        name = mark if mark is not None else "(step end)"
+        segment[f"{prev} -> {name}"] += total or 0
+        prev = name
+        if mark is None:  # a step's own dump: its segments count if it is the step asked for
+            if trigger == f"dump {step}":
+                found.append(dict(segment))
+            segment.clear()
+            prev = "(step start)"
+    return found
+
+
+def phase_rows(steps: list[dict[str, int]]) -> list[list[object]]:
+    """Segments worth 0.1 M or more a step, largest first: mean and median over the steps (a step without
+    the segment counts 0), and the share of all the steps' instructions."""
+    names = {key for one in steps for key in one}
+    whole = sum(sum(one.values()) for one in steps)
+    rows: list[tuple[float, list[object]]] = []
+    for key in names:
+        values = [one.get(key, 0) for one in steps]
+        mean = statistics.mean(values)
+        if mean >= 0.1e6:
+            rows.append((mean, [key, f"{mean / 1e6:.2f}", f"{statistics.median(values) / 1e6:.2f}",
+                                f"{100 * sum(values) / max(whole, 1):.0f} %"]))
+    totals = [sum(one.values()) for one in steps]
+    return [row for _, row in sorted(rows, key=lambda r: -r[0])] + [
+        ["the whole step", f"{statistics.mean(totals) / 1e6:.2f}", f"{statistics.median(totals) / 1e6:.2f}",
+         "100 %"]]
+
+
+PHASE_HEADERS = ["between the marks", "mean M instr", "median M", "share"]
 
 
 def rows_of(db: str, engine: str, steps: dict[str, list[int]]) -> list[list[object]]:
@@ -210,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref", help="serve this commit (a git worktree under var/ab/) instead of the working tree")
     ap.add_argument("--env", action="append", default=[], metavar="K=V", help="an environment variable of the server")
     ap.add_argument("--label", default="after")
+    ap.add_argument("--phases", action="store_true",
+                    help="serve with bench/phases.py's marks, each a callgrind dump: instructions between marks")
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--llm-first-token-ms", type=float, default=240)
     ap.add_argument("--llm-tokens-per-s", type=float, default=25)
@@ -224,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         print("valgrind is not installed: apt-get install valgrind (callgrind comes with it)", file=sys.stderr)
         return 2
+    if args.phases:
+        if args.engine != "llm":
+            ap.error("--phases marks the streamed turn: use it with --engine llm")
+        os.environ["SPIN_BENCH_SERVER"] = str(ROOT / "bench" / "phases.py")
     rows: list[list[object]] = []
     with served_from(args.ref) as ref_env:
         for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):

@@ -42,6 +42,41 @@ def mark(name: str) -> None:
     """Record `name` for the request in this context (worker threads inherit it); outside one, nothing."""
     if rid := _request.get():
         MARKS.append((rid, name, time.monotonic()))
+        if _dump is not None:
+            _dump(name.encode())
+
+
+CALLGRIND_SHIM = r"""
+#include <valgrind/callgrind.h>
+void dump_at(const char *name) { CALLGRIND_DUMP_STATS_AT(name); }
+"""
+
+
+def callgrind_dump() -> Callable[[bytes], None] | None:
+    """With SPIN_BENCH_PHASE_DUMPS=1 (bench/instructions.py --phases, the server under callgrind): a function
+    that makes callgrind dump its counters, named, so the instructions between two marks are on record.
+
+    Python cannot issue valgrind's client request itself; a three-line C function compiled once with gcc
+    and valgrind's header (Debian package valgrind) does. Outside valgrind the request does nothing.
+    """
+    if os.environ.get("SPIN_BENCH_PHASE_DUMPS") != "1":
+        return None
+    import ctypes
+    import subprocess
+
+    lib = OUT.parent / "callgrind_dump.so"
+    if not lib.exists():
+        lib.parent.mkdir(parents=True, exist_ok=True)
+        source = lib.with_suffix(".c")
+        source.write_text(CALLGRIND_SHIM)
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", str(lib), str(source)], check=True)
+    fn = ctypes.CDLL(str(lib)).dump_at
+    fn.argtypes = [ctypes.c_char_p]
+    fn.restype = None
+    return fn  # type: ignore[no-any-return]
+
+
+_dump: Callable[[bytes], None] | None = None
 
 
 def wrapped(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -144,6 +179,8 @@ def serve() -> int:
         return app
 
     trainer.app.create_app = marked_app  # serve looks it up when it runs
+    global _dump
+    _dump = callgrind_dump()
     OUT.mkdir(parents=True, exist_ok=True)
     atexit.register(lambda: (OUT / f"{os.getpid()}.json").write_text(json.dumps(MARKS)))
     return main()
