@@ -85,7 +85,8 @@ def _ru_li_re() -> re.Pattern[str]:
 def normalize(text: str) -> str:
     """Lowercase, fold ё to е, straighten apostrophes, drop control characters, collapse spaces."""
     text = text.lower().replace("ё", "е").replace("’", "'").replace("`", "'").replace("‘", "'")
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    if not text.isprintable():  # rare: the check runs in C, the replacement character by character
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return _space_re().sub(" ", text).strip()
 
 
@@ -123,14 +124,29 @@ def read_context(context: Sequence[ContextTurn]) -> tuple[bool, bool]:
     problem = False
     objection = False
     for turn in context:
-        norm = normalize(turn.text[:2000])
-        lex = _lexicon(detect_lang(norm))
+        admits, objects = _turn_flags(turn.role == "client", turn.text)
+        problem = problem or admits
         if turn.role == "client":
-            problem = problem or lex.problem_talk.search(norm) is not None or _has_problem_cue(norm, lex)
-            objection = lex.objection_talk.search(norm) is not None
-        else:
-            problem = problem or _has_problem_cue(norm, lex)
+            objection = objects
     return problem, objection
+
+
+@functools.lru_cache(maxsize=4096)
+def _turn_flags(client: bool, text: str) -> tuple[bool, bool]:
+    """(puts a problem on the table, raises an objection) for one earlier turn. Cached: every turn of a call
+    is read again as context for each of the next eight, and reading it was half of labelling a line."""
+    norm = _context_norm(text)
+    lex = _lexicon(detect_lang(norm))
+    if not client:
+        return _has_problem_cue(norm, lex), False
+    problem = lex.problem_talk.search(norm) is not None or _has_problem_cue(norm, lex)
+    return problem, lex.objection_talk.search(norm) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _context_norm(text: str) -> str:
+    """An earlier turn's text, normalised (cached with `_turn_flags`, for the same reason)."""
+    return normalize(text[:2000])
 
 
 def _quote(text: str, lang: Lang) -> str:
@@ -237,7 +253,7 @@ def last_client_turn(context: Sequence[ContextTurn]) -> str:
     """The normalised text of the client's most recent turn, or ""."""
     for turn in reversed(context):
         if turn.role == "client":
-            return normalize(turn.text[:2000])
+            return _context_norm(turn.text)
     return ""
 
 

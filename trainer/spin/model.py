@@ -51,7 +51,9 @@ class LinearModel:
 
     def predict(self, feats: Sequence[str], vector: Floats | None = None) -> tuple[list[float], str]:
         """Probabilities per label (in `self.labels` order) and the known word that pushed the winner most."""
-        idx = sorted({self.vocab[f] for f in feats if f in self.vocab})
+        known = set(map(self.vocab.get, feats))  # in C: a set comprehension here cost a tenth of the label
+        known.discard(None)
+        idx: list[int] = sorted(known)  # type: ignore[arg-type]
         if idx:
             rows = self.weights[idx]
             scores = rows.sum(axis=0) * (1.0 / math.sqrt(len(idx))) + self.bias
@@ -67,7 +69,8 @@ class LinearModel:
         evidence = ""
         if idx:
             inverse = self.inverse_vocab()
-            words = [(float(rows[k, top]), inverse[i]) for k, i in enumerate(idx) if inverse[i][0] in "wb"]
+            column = rows[:, top].tolist()  # Python floats, as float() of each element gives
+            words = [(column[k], inverse[i]) for k, i in enumerate(idx) if inverse[i][0] in "wb"]
             if words:
                 evidence = max(words)[1][1:]
         return [float(p) for p in probs], evidence
