@@ -202,3 +202,36 @@ def test_instructions_bench_reads_callgrind_totals_and_sums_up_steps(tmp_path: P
     assert rows == [["sqlite", "llm", "streamed turn", 3, "34.0", "32.0", "30.0", "40.0"]]
     with pytest.raises(SystemExit):
         instructions.main(["--env", "NO_EQUALS_SIGN"])
+
+
+def test_instructions_bench_splits_a_step_between_the_phase_marks(tmp_path: Path) -> None:
+    instructions = load_bench("instructions")
+
+    def dump(part: int, trigger: str, total: int) -> None:
+        (tmp_path / f"callgrind.out.7.{part}").write_text(
+            f"# callgrind format\nversion: 1\ndesc: Trigger: {trigger}\nevents: Ir\n\nfn=(1) main\n0 5\n"
+            f"totals: {total}\n")
+
+    dump(1, "dump before", 100)
+    for base, step in ((1, "streamed turn"), (5, "hang-up"), (9, "streamed turn")):
+        dump(base + 1, "Client Request: request", 10)
+        dump(base + 2, "Client Request: label<", 20)
+        dump(base + 3, "Client Request: label>", 3000 if step == "streamed turn" else 7)
+        if step == "streamed turn":
+            dump(base + 4, f"dump {step}", 400)
+        else:
+            dump(base + 4, f"dump {step}", 9)
+    (tmp_path / "callgrind.out.7").write_text("totals: 5\n")  # the last dump, at exit: not a part
+    found = instructions.parts(tmp_path, 7, after=1)
+    assert [number for number, _, _ in found] == list(range(2, 14))
+    steps = instructions.phase_steps(found)
+    assert steps == [{"(step start) -> request": 10, "request -> label<": 20, "label< -> label>": 3000,
+                      "label> -> (step end)": 400}] * 2  # the hang-up's segments are not a streamed turn's
+    rows = instructions.phase_rows([{"label< -> label>": 3_000_000}, {"label< -> label>": 1_000_000,
+                                                                      "x -> y": 50_000}])
+    assert rows == [["label< -> label>", "2.00", "2.00", "99 %"], ["the whole step", "2.02", "2.02", "100 %"]]
+    counters = instructions.Counters(7, tmp_path)
+    counters.dumps = 9
+    counters._control = lambda *args: None  # the dump asked for is already on disk
+    assert counters.take("streamed turn") == 10 + 20 + 3000 + 400
+    assert counters.dumps == 13

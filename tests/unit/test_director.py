@@ -222,3 +222,26 @@ def test_state_round_trips_and_ignores_unknown_keys() -> None:
     data["from_the_future"] = 1
     assert DirectorState.from_dict(data) == state
     assert DirectorState.from_dict({}) == DirectorState()
+
+
+def test_state_to_dict_is_asdict_with_its_own_lists() -> None:
+    """`to_dict` copies by hand what `dataclasses.asdict` copied: every field, and new lists and dict."""
+    import dataclasses
+
+    from trainer.personas import state as state_module
+
+    containers = {f.name for f in dataclasses.fields(DirectorState) if str(f.type).startswith(("list", "dict"))}
+    assert containers == {*state_module._LIST_FIELDS, "implications_heard"}, "a new list field must be copied"
+    full = DirectorState(lang="ru", seed=3, speaker="p", turns=5, released_facts=["p:a"], admitted_pains=["p:b"],
+                         developed_pains=["p:b"], implications_heard={"p:b": 2}, explicit_needs=["p:n"],
+                         objections_raised=["p:o"], pending_objection="p:o", transfers=["q"], meeting_time="tue 15:00",
+                         outcome="meeting_booked", ended=True, last_act="accept_meeting")
+    for state in (DirectorState(), full):
+        out = state.to_dict()
+        assert out == dataclasses.asdict(state)
+        for name in containers:
+            assert out[name] is not getattr(state, name)
+        assert DirectorState.from_dict(out) == state
+        copied = state.copy()
+        copied.released_facts.append("p:z")
+        assert "p:z" not in state.released_facts

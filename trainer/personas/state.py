@@ -7,7 +7,7 @@ several personas (a gatekeeper, then the decision-maker).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from trainer.spin.labels import Lang
@@ -83,16 +83,20 @@ class DirectorState:
     last_act: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, the lists and the dict copied (what `dataclasses.asdict` gives for these field types,
+        without its recursive walk: a turn converts the state three times)."""
+        out = {name: getattr(self, name) for name in _FIELD_NAMES}
+        for name in _LIST_FIELDS:
+            out[name] = list(out[name])
+        out["implications_heard"] = dict(self.implications_heard)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> DirectorState:
         """Read a stored state; unknown keys (from a newer version) are ignored, missing ones default."""
         data = data or {}
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        for key in ("released_facts", "admitted_pains", "developed_pains", "explicit_needs",
-                    "objections_raised", "transfers"):
+        kwargs = {k: v for k, v in data.items() if k in _FIELD_SET}
+        for key in _LIST_FIELDS:
             if key in kwargs:
                 kwargs[key] = list(kwargs[key] or [])
         if "implications_heard" in kwargs:
@@ -101,6 +105,12 @@ class DirectorState:
 
     def copy(self) -> DirectorState:
         return DirectorState.from_dict(self.to_dict())
+
+
+_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DirectorState))
+_FIELD_SET = frozenset(_FIELD_NAMES)
+_LIST_FIELDS = ("released_facts", "admitted_pains", "developed_pains", "explicit_needs", "objections_raised",
+                "transfers")
 
 
 @dataclass(frozen=True, slots=True)
