@@ -181,11 +181,13 @@ async def calls(base: str, token: str, scripts: list[Script], stream: bool, coun
     return steps
 
 
-def one_run(args: argparse.Namespace, db: str, extra_env: dict[str, str]) -> dict[str, list[int]]:
+def one_run(args: argparse.Namespace, db: str, extra_env: dict[str, str]
+            ) -> tuple[dict[str, list[int]], list[list[object]]]:
+    """The instructions of each step by its kind, and with `--phases` the rows of the split by marks."""
     chosen = [s for s in spin_scripts() if len(s.lines) >= 6][:args.calls]
     with tempfile.TemporaryDirectory(prefix="spin-instr-") as tmp:
         data_dir = Path(tmp)
-        out_dir = OUT / f"{db}-{args.engine}"
+        out_dir = OUT / f"{args.label}-{db}-{args.engine}"  # runs of other labels may go on at once
         out_dir.mkdir(parents=True, exist_ok=True)
         for old in out_dir.glob("callgrind.out.*"):
             old.unlink()
@@ -210,10 +212,12 @@ def one_run(args: argparse.Namespace, db: str, extra_env: dict[str, str]) -> dic
                 counters.start()
                 first = counters.dumps
                 steps = asyncio.run(calls(server.base, tokens[0], chosen, args.engine == "llm", counters))
+                split: list[list[object]] = []
                 if args.phases:
-                    phases = phase_steps(parts(out_dir, server.proc.pid, after=first))
-                    print(markdown_table(PHASE_HEADERS, phase_rows(phases)), flush=True)
-                return steps
+                    split = [[db, *row] for row in phase_rows(phase_steps(parts(out_dir, server.proc.pid,
+                                                                                after=first)))]
+                    print(markdown_table(["db", *PHASE_HEADERS], split), flush=True)
+                return steps, split
             finally:
                 if server is not None:
                     server.stop()
@@ -273,6 +277,16 @@ def rows_of(db: str, engine: str, steps: dict[str, list[int]]) -> list[list[obje
 HEADERS = ["db", "engine", "step", "count", "mean M instr", "median M", "min M", "max M"]
 
 
+def _launcher_note() -> str:
+    """Which server ran, when it was not `spin-trainer` itself (SPIN_BENCH_SERVER)."""
+    launcher = os.environ.get("SPIN_BENCH_SERVER")
+    if not launcher:
+        return ""
+    path = Path(launcher).resolve()
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return f"Server: `SPIN_BENCH_SERVER={shown}`. "
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
@@ -302,17 +316,24 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("--phases marks the streamed turn: use it with --engine llm")
         os.environ["SPIN_BENCH_SERVER"] = str(ROOT / "bench" / "phases.py")
     rows: list[list[object]] = []
+    split: list[list[object]] = []
     with served_from(args.ref) as ref_env:
         for db in (["sqlite", "postgresql"] if args.db == "both" else [args.db]):
-            steps = one_run(args, db, {**extra, **ref_env})
+            steps, db_split = one_run(args, db, {**extra, **ref_env})
+            split += db_split
             rows += rows_of(db, args.engine, steps)
             print(markdown_table(HEADERS, rows[-len(steps):]), flush=True)
     table = markdown_table(HEADERS, rows)
+    if split:
+        table += ("\n\nA streamed turn between the marks of bench/phases.py (`x< -> x>`: the step x itself; "
+                  "a mark the turn did not reach counts 0; segments under 0.1 M left out):\n\n"
+                  + markdown_table(["db", *PHASE_HEADERS], split))
     print(f"\n{machine()}\n\n{table}")
     if not args.no_docs:
         body = (f"{table}\n\nMillions of instructions the server process executed per step "
                 f"(valgrind's callgrind; its encoder process is not counted). "
                 f"{'Served from ' + args.ref + '. ' if args.ref else ''}"
+                f"{_launcher_note()}"
                 f"Fake LLM: first word after {args.llm_first_token_ms:.0f} ms, {args.llm_words} words at "
                 f"{args.llm_tokens_per_s:.0f} words/s.")
         write_section(f"instructions-{args.label}", f"Instructions per step ({args.label})", command_line(), body)
