@@ -215,6 +215,14 @@ def process_tree(pid: int) -> list[int]:
     return out
 
 
+def is_encoder_process(pid: int) -> bool:
+    """Whether `pid` runs the server's sentence encoder (trainer.spin.encoder_process)."""
+    try:
+        return b"trainer.spin.encoder_process" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU time a process has used, from /proc/PID/stat, in seconds; NaN when gone."""
     try:
@@ -247,6 +255,10 @@ class Process:
     def cpu(self) -> float:
         """CPU seconds the process and all its descendants (see `tree`) have used so far (user + system)."""
         return sum(cpu_seconds(pid) for pid in self.tree())
+
+    def encoder_cpu(self) -> float:
+        """CPU seconds of the sentence encoder's processes among them (part of `cpu`): the label's other half."""
+        return sum(cpu_seconds(pid) for pid in self.tree() if is_encoder_process(pid))
 
     def sample(self) -> None:
         value = sum(rss_mb(pid) for pid in self.tree())

@@ -235,6 +235,7 @@ class Row:
     cpu_s: float  # the server's CPU time (user + system) during the load
     load_cpu_s: float = 0.0  # this load generator's CPU time during the load
     fake_cpu_s: float = 0.0  # the fake LLM's CPU time during the load
+    encoder_cpu_s: float = 0.0  # of `cpu_s`, the sentence encoder's processes
     server_ms: list[float] = field(default_factory=list)
     first_ms: list[float] = field(default_factory=list)
     before_ms: list[float] = field(default_factory=list)  # line sent -> the model's request arrived
@@ -313,14 +314,15 @@ def one_run(args: argparse.Namespace, db: str, engine: str, n: int) -> Row:
                             unique_lines=args.unique_lines)
                 if args.profile:
                     profiler = _py_spy(server, data_dir, args, f"{db}-{engine}-{n}")
-                cpu_before, load_before = server.cpu(), time.process_time()
+                cpu_before, load_before, encoder_before = server.cpu(), time.process_time(), server.encoder_cpu()
                 fake_before = fake.cpu() if fake is not None else 0.0
                 elapsed = asyncio.run(run_load(load, n))
                 cpu_used = server.cpu() - cpu_before
                 server.sample()
                 row = Row(db, engine, n, elapsed, load.stats, server.rss_peak, server.rss_last, cpu_used,
                           load_cpu_s=time.process_time() - load_before,
-                          fake_cpu_s=fake.cpu() - fake_before if fake is not None else 0.0)
+                          fake_cpu_s=fake.cpu() - fake_before if fake is not None else 0.0,
+                          encoder_cpu_s=server.encoder_cpu() - encoder_before)
                 if args.profile:
                     profiler.wait(180)
                 if fake is not None:
@@ -360,7 +362,7 @@ def cells_of(rows: list[Row]) -> tuple[list[str], list[list[object]]]:
     """The table's headers and cells, one list a run (also what `--json` writes, keyed by header)."""
     headers = ["db", "engine", "trainees", "turns", "turns/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors",
                "call start p95 ms", "hang-up p95 ms", "RSS peak/end MB", "server CPU ms/turn",
-               "cores busy: server/load/fake", "target"]
+               "of which encoder ms/turn", "cores busy: server/load/fake", "target"]
     llm = any(r.engine == "llm" for r in rows)
     if llm:
         headers[-1:-1] = ["server p50/p95 ms", "first-token overhead p50/p95 ms", "before model p50/p95 ms",
@@ -375,6 +377,7 @@ def cells_of(rows: list[Row]) -> tuple[list[str], list[list[object]]]:
         cells: list[object] = [r.db, r.engine, r.trainees, t.count, f"{t.count / r.elapsed:.1f}", ms(t.p50),
                                ms(t.p95), ms(t.p99), ms(t.max), errors, ms(starts.p95), ms(ends.p95),
                                f"{r.rss_peak:.0f}/{r.rss_end:.0f}", f"{r.cpu_s * 1000 / max(1, t.count):.1f}",
+                               f"{r.encoder_cpu_s * 1000 / max(1, t.count):.1f}",
                                "/".join(f"{c / r.elapsed:.2f}" for c in (r.cpu_s, r.load_cpu_s, r.fake_cpu_s))]
         target = "-"
         if r.engine == "scripted" and r.trainees == 50:
