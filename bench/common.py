@@ -28,7 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+    # after what is there: a launcher serving another commit (bench/ab.py's worktree on PYTHONPATH) must
+    # import that commit's `trainer`, not this checkout's
+    sys.path.append(str(ROOT))
 VENV_BIN = ROOT / ".venv" / "bin"
 DOCS = ROOT / "docs" / "benchmarks.md"
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
