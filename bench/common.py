@@ -182,7 +182,10 @@ def write_section(name: str, title: str, command: str, body: str, path: Path = D
 
 
 def command_line() -> str:
-    return ".venv/bin/python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
+    """This bench's command as run from the repository root, with the server launcher if one was set."""
+    launcher = os.environ.get("SPIN_BENCH_SERVER")
+    prefix = f"SPIN_BENCH_SERVER={os.path.relpath(launcher, ROOT)} " if launcher else ""
+    return prefix + ".venv/bin/python " + " ".join([os.path.relpath(sys.argv[0], ROOT), *sys.argv[1:]])
 
 
 # --- processes -----------------------------------------------------------------------------------

@@ -277,16 +277,6 @@ def rows_of(db: str, engine: str, steps: dict[str, list[int]]) -> list[list[obje
 HEADERS = ["db", "engine", "step", "count", "mean M instr", "median M", "min M", "max M"]
 
 
-def _launcher_note() -> str:
-    """Which server ran, when it was not `spin-trainer` itself (SPIN_BENCH_SERVER)."""
-    launcher = os.environ.get("SPIN_BENCH_SERVER")
-    if not launcher:
-        return ""
-    path = Path(launcher).resolve()
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-    return f"Server: `SPIN_BENCH_SERVER={shown}`. "
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
@@ -333,7 +323,6 @@ def main(argv: list[str] | None = None) -> int:
         body = (f"{table}\n\nMillions of instructions the server process executed per step "
                 f"(valgrind's callgrind; its encoder process is not counted). "
                 f"{'Served from ' + args.ref + '. ' if args.ref else ''}"
-                f"{_launcher_note()}"
                 f"Fake LLM: first word after {args.llm_first_token_ms:.0f} ms, {args.llm_words} words at "
                 f"{args.llm_tokens_per_s:.0f} words/s.")
         write_section(f"instructions-{args.label}", f"Instructions per step ({args.label})", command_line(), body)
