@@ -14,6 +14,7 @@ import functools
 import re
 
 from trainer.spin.classifier import normalize
+from trainer.spin.cues import needs
 
 #: Client objection kinds, most specific first. A turn that matches several gets the first one.
 OBJECTION_KINDS: tuple[str, ...] = (
@@ -210,14 +211,21 @@ _CALL = (
 
 
 @functools.cache
-def _compiled(group: str, name: str) -> re.Pattern[str]:
+def _compiled(group: str, name: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """The cue list's patterns, each with the text every match of it contains (`trainer.spin.cues.needs`).
+
+    One pattern each rather than one alternation of them all: a regex search tries every alternative
+    at every position of the line, and the lists' alternation was half of scoring a call; most
+    patterns' words are absent from a given line, and a substring test finds that in C. Whether any
+    pattern matches is what the alternation answered (no pattern refers to another's groups).
+    """
     if group == "client":
         table = _CLIENT[name]
     elif group == "trainee":
         table = _TRAINEE[name]
     else:
         table = _MEETING if name == "meeting" else _CALL
-    return re.compile("|".join(f"(?:{p})" for p in table))
+    return tuple((pattern, needs(pattern)) for pattern in map(re.compile, table))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -228,7 +236,13 @@ def _normal(text: str) -> str:
 @functools.lru_cache(maxsize=32768)
 def _hit(group: str, name: str, text: str) -> bool:
     """Whether cue list `name` matches `text`; cached because one call asks the same turn many questions."""
-    return _compiled(group, name).search(_normal(text)) is not None
+    norm = _normal(text)
+    for pattern, needed in _compiled(group, name):
+        if needed and not any(piece in norm for piece in needed):
+            continue
+        if pattern.search(norm) is not None:
+            return True
+    return False
 
 
 def clear_caches() -> None:
