@@ -5,13 +5,15 @@ The classifier and scoring benches touch no database, so they run once; the turn
 benches run against each database asked for (default both: SQLite and a throwaway PostgreSQL
 database on 127.0.0.1:5432), the turn benches with one server process and again with two
 (`<label>-2workers`: one per core of a 2-core machine), and the LLM one with two processes again with
-no line repeated (`<label>-unique-2workers`, turns.py --unique-lines). `--quick` shortens every run (for a smoke
-check, not for the docs).
+no line repeated (`<label>-unique-2workers`, turns.py --unique-lines), then the floor under the LLM targets
+(bench/relay_app.py served in its place, one and two processes: `<label>-relay-floor*`; it uses no database).
+`--quick` shortens every run (for a smoke check, not for the docs).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -22,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, VENV_BIN, write_section
 
 
-def run(cmd: list[str]) -> tuple[int, str]:
-    print(f"$ {' '.join(cmd)}", flush=True)
-    proc = subprocess.run([str(VENV_BIN / "python"), *cmd], cwd=ROOT, capture_output=True, text=True)
+def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
+    shown = " ".join(f"{k}={v}" for k, v in (env or {}).items())
+    print(f"$ {shown + ' ' if shown else ''}{' '.join(cmd)}", flush=True)
+    proc = subprocess.run([str(VENV_BIN / "python"), *cmd], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
     print(proc.stdout + proc.stderr, flush=True)
     return proc.returncode, proc.stdout
 
@@ -60,6 +64,13 @@ def main() -> int:
                        (["bench/capacity.py", "--db", args.db, *(["--step", "2"] if args.quick else [])],
                         args.label)):
         code, _ = run([*cmd, "--label", label, *docs])
+        failures += code != 0
+    relay = {"SPIN_BENCH_SERVER": "bench/relay_app.py"}
+    for workers, label in ((["--workers", "1"], f"{args.label}-relay-floor"),
+                           (two, f"{args.label}-relay-floor-2workers")):
+        cmd = ["bench/turns.py", "--engine", "llm", "--db", "sqlite", "--trainees", "200", "--unique-lines",
+               *workers, *load]
+        code, _ = run([*cmd, "--label", label, *docs], relay)
         failures += code != 0
     print(f"all benches done in {time.monotonic() - started:.0f} s, {failures} failed")
     return 1 if failures else 0

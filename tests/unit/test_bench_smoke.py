@@ -235,3 +235,45 @@ def test_instructions_bench_splits_a_step_between_the_phase_marks(tmp_path: Path
     counters._control = lambda *args: None  # the dump asked for is already on disk
     assert counters.take("streamed turn") == 10 + 20 + 3000 + 400
     assert counters.dumps == 13
+
+
+def test_the_relay_floor_relays_the_fake_models_words_as_the_turns_bench_reads_them() -> None:
+    """bench/relay_app.py, in process against bench/fake_llm.py on a loopback port: the events the turns bench
+    reads (trainee, a token per word, done with the reply's `#N` mark), and a call start and hang-up."""
+    import asyncio
+
+    import httpx
+
+    fake_llm, relay_app, wire = load_bench("fake_llm"), load_bench("relay_app"), load_bench("wire")
+
+    async def scenario() -> tuple[int, list[tuple[str, str]], int, int]:
+        fake = fake_llm.Fake(first_token_s=0.01, tokens_per_s=200, words=5)
+        server = await asyncio.start_server(fake_llm.handler(fake), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        app = relay_app.create_app(f"http://127.0.0.1:{port}/v1")
+        async with server, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://relay") as c:
+            started = await c.post("/api/calls", json={"persona": "x", "lang": "en"})
+            streamed = await c.post(f"/api/calls/{started.json()['id']}/turns/stream", json={"text": "How many?"})
+
+            async def body():  # type: ignore[no-untyped-def]
+                yield streamed.content
+
+            events = [(event, data) async for event, data in wire.sse_events(body())]
+            ended = await c.post("/api/calls/1/end")
+        return started.status_code, events, ended.status_code, fake.served
+
+    status, events, ended, served = asyncio.run(scenario())
+    assert (status, ended, served) == (201, 200, 1)
+    kinds = [event for event, _ in events]
+    assert kinds == ["trainee", "token", "token", "token", "token", "token", "done"]
+    assert json.loads(events[0][1])["text"] == "How many?"
+    words = "".join(json.loads(data)["text"] for event, data in events if event == "token")
+    done = json.loads(events[-1][1])
+    assert done["client"]["text"] == words.strip() and done["client"]["text"].endswith("#1")
+
+
+def test_the_relay_floor_refuses_to_start_without_a_model_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    relay_app = load_bench("relay_app")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.setattr(sys, "argv", ["relay_app.py", "serve", "--port", "1"])
+    assert relay_app.main() == 2
