@@ -244,6 +244,8 @@ def test_the_relay_floor_relays_the_fake_models_words_as_the_turns_bench_reads_t
 
     import httpx
 
+    from tests.unit.test_llm_async import in_fresh_thread
+
     fake_llm, relay_app, wire = load_bench("fake_llm"), load_bench("relay_app"), load_bench("wire")
 
     async def scenario() -> tuple[int, list[tuple[str, str]], int, int]:
@@ -262,7 +264,7 @@ def test_the_relay_floor_relays_the_fake_models_words_as_the_turns_bench_reads_t
             ended = await c.post("/api/calls/1/end")
         return started.status_code, events, ended.status_code, fake.served
 
-    status, events, ended, served = asyncio.run(scenario())
+    status, events, ended, served = in_fresh_thread(lambda: asyncio.run(scenario()))
     assert (status, ended, served) == (201, 200, 1)
     kinds = [event for event, _ in events]
     assert kinds == ["trainee", "token", "token", "token", "token", "token", "done"]
