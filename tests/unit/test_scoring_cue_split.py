@@ -59,4 +59,4 @@ def test_each_pattern_alone_answers_what_the_alternation_answered() -> None:
 
 def test_most_patterns_have_a_pre_check() -> None:
     compiled = [entry for group, name, _ in _lists() for entry in cues._compiled(group, name)]
-    assert sum(bool(needed) for _, needed in compiled) > len(compiled) // 2
+    assert sum(bool(cue.needs) for cue in compiled) > len(compiled) // 2

@@ -14,7 +14,7 @@ import functools
 import re
 
 from trainer.spin.classifier import normalize
-from trainer.spin.cues import needs
+from trainer.spin.cues import Guarded
 
 #: Client objection kinds, most specific first. A turn that matches several gets the first one.
 OBJECTION_KINDS: tuple[str, ...] = (
@@ -211,8 +211,8 @@ _CALL = (
 
 
 @functools.cache
-def _compiled(group: str, name: str) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
-    """The cue list's patterns, each with the text every match of it contains (`trainer.spin.cues.needs`).
+def _compiled(group: str, name: str) -> tuple[Guarded, ...]:
+    """The cue list's patterns, each guarded by the text every match of it contains (as the label's cues).
 
     One pattern each rather than one alternation of them all: a regex search tries every alternative
     at every position of the line, and the lists' alternation was half of scoring a call; most
@@ -225,7 +225,7 @@ def _compiled(group: str, name: str) -> tuple[tuple[re.Pattern[str], tuple[str, 
         table = _TRAINEE[name]
     else:
         table = _MEETING if name == "meeting" else _CALL
-    return tuple((pattern, needs(pattern)) for pattern in map(re.compile, table))
+    return tuple(map(Guarded.of, table))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -237,12 +237,7 @@ def _normal(text: str) -> str:
 def _hit(group: str, name: str, text: str) -> bool:
     """Whether cue list `name` matches `text`; cached because one call asks the same turn many questions."""
     norm = _normal(text)
-    for pattern, needed in _compiled(group, name):
-        if needed and not any(piece in norm for piece in needed):
-            continue
-        if pattern.search(norm) is not None:
-            return True
-    return False
+    return any(cue.search(norm) is not None for cue in _compiled(group, name))
 
 
 def clear_caches() -> None:

@@ -27,13 +27,16 @@ MAX_NEEDS = 6
 
 
 @dataclass(frozen=True, slots=True)
-class Cue:
-    label: Label
-    weight: float
+class Guarded:
+    """A pattern and the text of which every match contains one piece (`needs`; empty: unknown)."""
+
     pattern: re.Pattern[str]
-    tag: str = ""
-    #: Text of which at least one piece occurs in whatever the pattern matches (`needs`); empty: unknown.
     needs: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, source: str) -> Guarded:
+        pattern = re.compile(source)
+        return cls(pattern, needs(pattern))
 
     def search(self, norm: str) -> re.Match[str] | None:
         """`pattern.search`, skipped when none of `needs` is in the text. A line is searched by every cue
@@ -42,6 +45,15 @@ class Cue:
         if needs and not (needs[0] in norm if len(needs) == 1 else any(n in norm for n in needs)):
             return None
         return self.pattern.search(norm)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cue(Guarded):
+    """A guarded pattern that votes for `label` with `weight`."""
+
+    label: Label
+    weight: float
+    tag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +71,8 @@ def build(spec: list[tuple[Label, float, str] | tuple[Label, float, str, str]]) 
     """Compile a cue table written as (label, weight, regex[, tag]) rows."""
     cues: list[Cue] = []
     for row in spec:
-        tag = row[3] if len(row) == 4 else ""
         pattern = re.compile(row[2])
-        cues.append(Cue(row[0], row[1], pattern, tag, needs(pattern)))
+        cues.append(Cue(pattern, needs(pattern), label=row[0], weight=row[1], tag=row[3] if len(row) == 4 else ""))
     return tuple(cues)
 
 
