@@ -231,7 +231,7 @@ def test_state_to_dict_is_asdict_with_its_own_lists() -> None:
     from trainer.personas import state as state_module
 
     containers = {f.name for f in dataclasses.fields(DirectorState) if str(f.type).startswith(("list", "dict"))}
-    assert containers == {*state_module._LIST_FIELDS, "implications_heard"}, "a new list field must be copied"
+    assert containers == {name for name, _ in state_module._CONTAINERS}, "a new list field must be copied"
     full = DirectorState(lang="ru", seed=3, speaker="p", turns=5, released_facts=["p:a"], admitted_pains=["p:b"],
                          developed_pains=["p:b"], implications_heard={"p:b": 2}, explicit_needs=["p:n"],
                          objections_raised=["p:o"], pending_objection="p:o", transfers=["q"], meeting_time="tue 15:00",

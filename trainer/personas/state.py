@@ -86,9 +86,8 @@ class DirectorState:
         """Every field, the lists and the dict copied (what `dataclasses.asdict` gives for these field types,
         without its recursive walk: a turn converts the state three times)."""
         out = {name: getattr(self, name) for name in _FIELD_NAMES}
-        for name in _LIST_FIELDS:
-            out[name] = list(out[name])
-        out["implications_heard"] = dict(self.implications_heard)
+        for name, copy in _CONTAINERS:
+            out[name] = copy(out[name])
         return out
 
     @classmethod
@@ -96,11 +95,9 @@ class DirectorState:
         """Read a stored state; unknown keys (from a newer version) are ignored, missing ones default."""
         data = data or {}
         kwargs = {k: v for k, v in data.items() if k in _FIELD_SET}
-        for key in _LIST_FIELDS:
+        for key, copy in _CONTAINERS:
             if key in kwargs:
-                kwargs[key] = list(kwargs[key] or [])
-        if "implications_heard" in kwargs:
-            kwargs["implications_heard"] = dict(kwargs["implications_heard"] or {})
+                kwargs[key] = copy(kwargs[key] or ())
         return cls(**kwargs)
 
     def copy(self) -> DirectorState:
@@ -109,8 +106,9 @@ class DirectorState:
 
 _FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in fields(DirectorState))
 _FIELD_SET = frozenset(_FIELD_NAMES)
-_LIST_FIELDS = ("released_facts", "admitted_pains", "developed_pains", "explicit_needs", "objections_raised",
-                "transfers")
+# The list and dict fields (those made by a default factory), each with the factory that copies one.
+_CONTAINERS: tuple[tuple[str, Any], ...] = tuple((f.name, f.default_factory) for f in fields(DirectorState)
+                                                 if f.default_factory in (list, dict))
 
 
 @dataclass(frozen=True, slots=True)
