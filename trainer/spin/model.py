@@ -54,26 +54,27 @@ class LinearModel:
         known = set(map(self.vocab.get, feats))  # in C: a set comprehension here cost a tenth of the label
         known.discard(None)
         idx: list[int] = sorted(known)  # type: ignore[arg-type]
-        if idx:
-            rows = self.weights[idx]
-            scores = rows.sum(axis=0) * (1.0 / math.sqrt(len(idx))) + self.bias
-        else:
-            rows = np.zeros((0, len(self.labels)), dtype=np.float32)
-            scores = self.bias.copy()
-        if self.dense is not None and vector is not None:
-            scores = scores + vector @ self.dense
-        scores = scores - scores.max()
-        probs = np.exp(scores)
-        probs /= probs.sum()
-        top = int(probs.argmax())
+        probs = self.probabilities(idx, vector)
         evidence = ""
         if idx:
             inverse = self.inverse_vocab()
-            column = rows[:, top].tolist()  # Python floats, as float() of each element gives
+            column = self.weights[idx, int(probs.argmax())].tolist()  # Python floats, as float() of each gives
             words = [(column[k], inverse[i]) for k, i in enumerate(idx) if inverse[i][0] in "wb"]
             if words:
                 evidence = max(words)[1][1:]
         return [float(p) for p in probs], evidence
+
+    def probabilities(self, idx: Sequence[int], vector: Floats | None = None) -> Floats:
+        """The softmax over labels of the features at vocabulary indices `idx` (and the sentence vector)."""
+        scores = self.bias.copy()
+        if idx:
+            scores += self.weights[idx].sum(axis=0) * (1.0 / math.sqrt(len(idx)))
+        if self.dense is not None and vector is not None:
+            scores = scores + vector @ self.dense
+        scores = scores - scores.max()
+        probs: Floats = np.exp(scores)
+        probs /= probs.sum()
+        return probs
 
     @functools.cache  # noqa: B019 - one model object per process
     def inverse_vocab(self) -> dict[int, str]:
