@@ -30,10 +30,7 @@ from fastapi.responses import StreamingResponse
 
 from trainer.engines.netio import async_http_client
 from trainer.engines.sse import SSEData
-
-
-def sse(event: str, data: Any) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+from trainer.web.streaming import sse  # the app's own event format
 
 
 def create_app(model_url: str) -> FastAPI:
