@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,7 +108,7 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
     return call
 
 
-def _client_row(call_id: int, index: int, spoken: conversation.Spoken) -> dict[str, Any]:
+def client_row(call_id: int, index: int, spoken: conversation.Spoken) -> dict[str, Any]:
     reply = spoken.reply
     return {"call_id": call_id, "index": index, "role": "client", "text": reply.text, "label": None,
             "confidence": None, "detail": {"decision": spoken.decision.to_dict(), "notice": reply.notice},
@@ -117,7 +117,7 @@ def _client_row(call_id: int, index: int, spoken: conversation.Spoken) -> dict[s
 
 
 def _client_turn(call_id: int, index: int, spoken: conversation.Spoken) -> Turn:
-    return Turn(**_client_row(call_id, index, spoken))
+    return Turn(**client_row(call_id, index, spoken))
 
 
 def _add_client_turn(db: Session, call: Call, index: int, spoken: conversation.Spoken) -> Turn:
@@ -131,7 +131,7 @@ def store_reply(conn: Connection, call_id: int, index: int, spoken: conversation
     is not loaded again. A reply that ends the call goes through `finish_turn`, which scores the call.
     A turn stored at that index meanwhile (the call was hung up and its reply repaired) is an
     IntegrityError, as it is for `finish_turn`."""
-    row = _client_row(call_id, index, spoken) | {"created_at": utcnow()}
+    row = client_row(call_id, index, spoken) | {"created_at": utcnow()}
     conn.execute(statements.insert_turn(False), row)  # one row needs neither a session nor its unit of work
     return Turn(**row)  # what the response shows of it; in no session
 
@@ -173,7 +173,7 @@ INTERRUPTED = {"en": "The reply to this line was interrupted; a scripted reply w
                "ru": "Ответ на эту реплику был прерван; вместо него записан заготовленный ответ."}
 
 
-def _unanswered(call: Call) -> dict[str, Any] | None:
+def unanswered(call: Call) -> dict[str, Any] | None:
     """The stored decision of a last trainee line that has no reply yet."""
     if not call.turns or call.turns[-1].role != "trainee":
         return None
@@ -184,7 +184,7 @@ def _unanswered(call: Call) -> dict[str, Any] | None:
 def repair_interrupted(db: Session, call: Call) -> Turn | None:
     """A trainee line left without a reply (the server stopped mid-reply) gets the scripted reply to
     the decision stored with it, marked as interrupted, so the transcript never has a hole."""
-    stored = _unanswered(call)
+    stored = unanswered(call)
     if stored is None:
         return None
     last = call.turns[-1]
@@ -229,7 +229,7 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
     engine's request as soon as the director has decided, before anything is written (see `OnRequest`).
     """
     text = clean_text(text, max_chars)
-    if _unanswered(call) is not None:
+    if unanswered(call) is not None:
         end_reads(db)  # the repair writes: never inside a transaction begun as a read
         repair_interrupted(db, call)
     if call.ended:
@@ -430,19 +430,25 @@ def ensure_scorecard(db: Session, call: Call, rubric: Rubric | None) -> Scorecar
     existing = latest_scorecard(db, call)
     if existing is not None or rubric is None:
         return existing
-    data = score_call(scoring_turns(call), rubric, check_lang(call.lang))
-    card = Scorecard(call_id=call.id, rubric_id=rubric.id, rubric_version=rubric.version,
-                     scorer_version=SCORER_VERSION, schema_version=SCORECARD_SCHEMA,
-                     total=int(data["total"]), data=data)
+    card = new_scorecard(call, rubric)
     db.add(card)
     db.flush()
     return card
 
 
-def scoring_turns(call: Call) -> list[ScoringTurn]:
+def new_scorecard(call: Call, rubric: Rubric, turns: Sequence[Turn] | None = None) -> Scorecard:
+    """The scorecard of `call` under `rubric`, over `turns` (default: its loaded transcript); in no session.
+    Pure work on what is loaded, so it can run before the transaction that stores it (services.scorecards)."""
+    data = score_call(scoring_turns(call, turns), rubric, check_lang(call.lang))
+    return Scorecard(call_id=call.id, rubric_id=rubric.id, rubric_version=rubric.version,
+                     scorer_version=SCORER_VERSION, schema_version=SCORECARD_SCHEMA,
+                     total=int(data["total"]), data=data)
+
+
+def scoring_turns(call: Call, turns: Sequence[Turn] | None = None) -> list[ScoringTurn]:
     start = call.started_at
     out = []
-    for t in call.turns:
+    for t in call.turns if turns is None else turns:
         at = (_aware(t.created_at) - _aware(start)).total_seconds() if start else None
         label = Label(t.label) if t.role == "trainee" and t.label else None
         out.append(ScoringTurn(index=t.index, role="trainee" if t.role == "trainee" else "client", text=t.text,

@@ -14,11 +14,11 @@ from functools import lru_cache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trainer.db.models import Call, RubricVersion, Scorecard, User
+from trainer.db.models import Call, RubricVersion, User
 from trainer.scoring.rubric import Rubric, RubricError, RubricProblem, parse_rubric
-from trainer.scoring.scorer import SCORER_VERSION, score_call
+from trainer.scoring.scorer import score_call
 from trainer.services import audit
-from trainer.services.calls import SCORECARD_SCHEMA, check_lang, latest_scorecard, scoring_turns
+from trainer.services.calls import check_lang, latest_scorecard, new_scorecard, scoring_turns
 
 _VERSION_LINE = re.compile(r"^version:[^\n#]*", re.MULTILINE)
 _ID_LINE = re.compile(r"^id:", re.MULTILINE)
@@ -126,10 +126,7 @@ def rescore(db: Session, user: User, rubric: Rubric, limit: int = PREVIEW_CALLS)
         card = latest_scorecard(db, call)
         if card is not None and card.rubric_id == rubric.id and card.rubric_version == rubric.version:
             continue
-        data = score_call(scoring_turns(call), rubric, check_lang(call.lang))
-        db.add(Scorecard(call_id=call.id, rubric_id=rubric.id, rubric_version=rubric.version,
-                         scorer_version=SCORER_VERSION, schema_version=SCORECARD_SCHEMA,
-                         total=int(data["total"]), data=data))
+        db.add(new_scorecard(call, rubric))
         added += 1
     db.flush()
     audit.record(db, user, "rubric.rescore", f"{rubric.id} v{rubric.version}", {"calls": added})

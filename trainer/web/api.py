@@ -13,6 +13,7 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
 from trainer.services.rubric_admin import current_rubric
+from trainer.services.scorecards import hang_up
 from trainer.spin.classifier import classify, prefetch_vectors
 from trainer.spin.llm import LLMClassifier
 from trainer.web.context import AppContext
@@ -23,7 +24,6 @@ from trainer.web.deps import (
     Caller,
     Credentials,
     Ctx,
-    CurrentRubric,
     Principal,
     commit_here,
     signed_in_writer,
@@ -144,15 +144,12 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
 
 
 @router.post("/api/calls/{call_id}/end", tags=["calls"])
-def end_call(call_id: int, db: DB, who: AuthWrite, rubric: CurrentRubric) -> dict[str, Any]:
+def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
     """Hang up and get the scorecard. Calling it again returns the same scorecard."""
-    try:
-        call = call_service.get_call_for(db, who.user, call_id)
-        if call.user_id != who.user.id and not call.ended:
-            raise CallError(403, "only the trainee who holds this call can hang up")
+    try:  # scored before the writing transaction: see trainer.services.scorecards
+        card = hang_up(db, who.user, call_id, lambda read: current_rubric(read, ctx.rubric))
     except CallError as exc:
         raise _raise(exc) from None
-    card = call_service.end_call(db, call, rubric)
     out = {"scorecard": scorecard_json(card)}
     commit_here(db)
     return out

@@ -12,6 +12,8 @@ from trainer.services import calls as call_service
 from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas, persona_of
+from trainer.services.rubric_admin import current_rubric
+from trainer.services.scorecards import hang_up
 from trainer.web.csrf import check_form, form_token, remember_anon_token
 from trainer.web.deps import DB, SESSION_COOKIE, Ctx, CurrentRubric, MaybePrincipal, Principal
 from trainer.web.i18n import LANG_COOKIE, pick_lang
@@ -192,14 +194,13 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
 
 @router.post("/calls/{call_id}/end")
 def end_call_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrincipal,
-                  rubric: CurrentRubric, csrf_token: FormStr = "") -> Response:
+                  csrf_token: FormStr = "") -> Response:
     if who is None:
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
-    try:
-        call = call_service.get_call_for(db, who.user, call_id)
+    try:  # someone else's call that is still going is only shown again (403 from hang_up)
+        hang_up(db, who.user, call_id, lambda read: current_rubric(read, ctx.rubric))
     except CallError as exc:
-        raise HTTPException(exc.status, exc.message) from None
-    if call.user_id == who.user.id or call.ended:
-        call_service.end_call(db, call, rubric)
+        if exc.status != 403:
+            raise HTTPException(exc.status, exc.message) from None
     return RedirectResponse(f"/calls/{call_id}", status_code=303)

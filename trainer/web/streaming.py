@@ -32,13 +32,13 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from trainer import conversation
-from trainer.db.models import Call
 from trainer.db.session import unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.rubric_admin import current_rubric
+from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
 from trainer.web.api import TurnIn, turn_writer
 from trainer.web.context import AppContext
@@ -112,12 +112,8 @@ def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> 
         with ctx.db_engine.begin() as conn:
             reply = call_service.store_reply(conn, call_id, trainee_index + 1, spoken)
         return {"client": client_json(reply), "ended": False, "state": turn.state}
-    with unit_of_work(ctx.sessions) as db:
-        call = db.get(Call, call_id)
-        assert call is not None
-        trainee = next(t for t in call.turns if t.index == trainee_index)
-        pair = call_service.finish_turn(db, Pending(call=call, trainee=trainee, decision=None, request=None),
-                                        spoken, lambda: current_rubric(db, ctx.rubric))
+    with unit_of_work(ctx.sessions) as db:  # the call's last words: scored before the writer (services.scorecards)
+        pair = store_last_words(db, call_id, trainee_index, spoken, lambda read: current_rubric(read, ctx.rubric))
         return {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
 
 
