@@ -85,6 +85,10 @@ def check_lang(lang: str) -> Lang:
 
 
 def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engine, mode: str = "practice") -> Call:
+    """A new call with the client's pick-up line. The persona is read and the line decided in a read (on
+    SQLite outside the single writer's place, unless the caller's transaction already writes): only the
+    two INSERTs hold the writer."""
+    begin_read(db)
     lang_ok = check_lang(lang)
     if mode not in CALL_MODES:
         raise CallError(422, f"mode must be one of {', '.join(CALL_MODES)}, not {mode!r}")
@@ -98,6 +102,7 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
     # The pick-up line is the persona's own first line: the scripted engine says it, so starting a call
     # never waits on a model inside the transaction.
     state, spoken = conversation.open_call(ScriptedEngine(), persona, lang_ok, seed, resolver(db))
+    end_reads(db)
     call = Call(user_id=user.id, persona_version_id=version.id, persona_id=persona_id, lang=lang_ok,
                 seed=seed, engine=engine.name, mode=mode, state=state.to_dict())
     db.add(call)

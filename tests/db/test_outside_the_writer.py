@@ -1,6 +1,9 @@
-"""A call's scorecard is worked out before the transaction that stores it (trainer.services.scorecards):
-other trainees' lines are stored while it is scored, a line or a hang-up that gets in meanwhile is
-never lost or scored twice, and the card is the one a fresh scoring of the stored transcript gives."""
+"""The CPU-heavy parts of starting and ending a call run before the transaction that writes them.
+
+A call's scorecard (trainer.services.scorecards): other trainees' lines are stored while it is scored,
+a line or a hang-up that gets in meanwhile is never lost or scored twice, and the card is the one a
+fresh scoring of the stored transcript gives. A new call's pick-up line is decided the same way.
+On SQLite every writing transaction holds the one writer's place: what runs inside it, everyone waits for."""
 
 from __future__ import annotations
 
@@ -206,3 +209,22 @@ def test_the_last_words_and_the_scorecard_are_stored_together(sessions: sessionm
     assert scored == [len(call.turns)] and len(cards) == 1 and cards[0].data == again
     with unit_of_work(sessions) as db:
         assert db.scalar(select(func.count()).select_from(Scorecard).where(Scorecard.call_id == bobs)) == 0
+
+
+def test_a_new_calls_pick_up_line_is_decided_while_others_write(sessions: sessionmaker[Session],
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    ann_id, call_id = _setup(sessions)
+    opened = conversation.open_call
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        _in_thread(lambda: _say(sessions, call_id, "How do you plan routes?"))
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(conversation, "open_call", spy)
+    ann = _user(sessions, ann_id)
+    with unit_of_work(sessions) as db:
+        new_id = call_service.start_call(db, ann, "logistics-director", "en", ScriptedEngine()).id
+    with unit_of_work(sessions) as db:
+        new = db.get(Call, new_id)
+        assert new is not None and [t.role for t in new.turns] == ["client"] and new.turns[0].text
+        assert new.state and not new.ended
