@@ -1,7 +1,7 @@
 """How long SQLite's single writer's place is waited for and held, per route: a launcher for the turn benches.
 
 Run (one server process, SQLite):
-  SPIN_BENCH_SERVER=bench/gate_holds.py .venv/bin/python bench/turns.py --engine llm --db sqlite --trainees 100 --no-docs
+  SPIN_BENCH_SERVER=bench/gate_holds.py .venv/bin/python bench/turns.py --engine llm --db sqlite --no-docs
   .venv/bin/python bench/gate_holds.py --report
 As the launcher, it runs `spin-trainer` with `trainer.db.gate.WriterGate` timed: for every transaction
 that takes the writer's place, the milliseconds it waited for it and held it, tagged with the route of

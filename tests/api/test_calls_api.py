@@ -78,6 +78,18 @@ def test_whole_call_over_the_api(live: Live) -> None:
     assert "ended" in late.json()["detail"]
 
 
+def test_a_new_call_is_answered_as_it_is_stored(live: Live) -> None:
+    """The call start answers from what it wrote, without reading the call back: the answer must be what
+    reading it gives, times included (one ISO format with the UTC offset, whatever the database)."""
+    persona = first_persona(live)
+    made = live.client.post("/api/calls", json={"persona": persona["id"], "lang": persona["lang"][0]},
+                            headers=live.auth("tina")).json()
+    stored = live.client.get(f"/api/calls/{made['id']}", headers=live.auth("tina")).json()
+    assert made == stored
+    for moment in (made["started_at"], made["turns"][0]["created_at"]):
+        assert moment.endswith("+00:00"), moment
+
+
 def test_another_trainee_gets_404_and_trainer_sees_all(live: Live) -> None:
     persona = first_persona(live)
     call = live.client.post("/api/calls", json={"persona": persona["id"], "lang": persona["lang"][0]},

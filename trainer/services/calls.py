@@ -107,9 +107,11 @@ def start_call(db: Session, user: User, persona_id: str, lang: str, engine: Engi
                 seed=seed, engine=engine.name, mode=mode, state=state.to_dict())
     db.add(call)
     db.flush()
-    _add_client_turn(db, call, 0, spoken)
-    db.flush()
-    db.refresh(call)
+    # Everything a response shows is at hand: no reload of the call (a third of a call start's time).
+    set_committed_value(call, "user", user)
+    set_committed_value(call, "persona_version", version)
+    set_committed_value(call, "turns", [])
+    _inserted(db, call, client_row(call.id, 0, spoken))
     return call
 
 

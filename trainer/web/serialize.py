@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from trainer.db.models import Call, Scorecard, Turn
@@ -9,9 +10,15 @@ from trainer.personas.model import Persona
 from trainer.spin.labels import Label
 
 
+def iso(moment: datetime) -> str:
+    """A stored time in ISO 8601 with its UTC offset. Times are stored in UTC; SQLite gives them back
+    without the zone, PostgreSQL with it, and a row just written still has it: one format for all three."""
+    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).isoformat()
+
+
 def turn_json(turn: Turn) -> dict[str, Any]:
     out: dict[str, Any] = {"index": turn.index, "role": turn.role, "text": turn.text,
-                           "created_at": turn.created_at.isoformat()}
+                           "created_at": iso(turn.created_at)}
     if turn.role == "trainee":
         label = Label(turn.label) if turn.label else Label.OTHER
         out.update(label=turn.label, spin=label.value if label.is_spin else None, letter=label.letter,
@@ -53,8 +60,8 @@ def call_json(call: Call, card: Scorecard | None = None, *, full: bool = True) -
         "mode": call.mode,
         "parent_call_id": call.parent_call_id,
         "branched_at": call.branched_at,
-        "started_at": call.started_at.isoformat(),
-        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "started_at": iso(call.started_at),
+        "ended_at": iso(call.ended_at) if call.ended_at else None,
         "ended": call.ended,
         "state": call.state,
     }
