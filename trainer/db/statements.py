@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from trainer.db.models import ApiToken, Call, PersonaVersion, Scorecard, Turn, WebSession
@@ -88,3 +88,17 @@ def latest_persona_version() -> Select[PersonaVersion]:
 def latest_scorecard() -> Select[Scorecard]:
     """The newest scorecard of a call (`call_id`)."""
     return select(Scorecard).where(Scorecard.call_id == bindparam("call_id")).order_by(Scorecard.id.desc()).limit(1)
+
+
+@cache
+def lock_call() -> Select[Any]:
+    """A call's (`call_id`) end, its row locked for the transaction (PostgreSQL; SQLite has one writer)."""
+    return select(Call.ended_at).where(Call.id == bindparam("call_id")).with_for_update()
+
+
+@cache
+def call_counts() -> Select[Any]:
+    """How many turns and scorecards a call (`call_id`) has."""
+    turns = select(func.count()).select_from(Turn).where(Turn.call_id == bindparam("call_id"))
+    cards = select(func.count()).select_from(Scorecard).where(Scorecard.call_id == bindparam("call_id"))
+    return select(turns.scalar_subquery(), cards.scalar_subquery())

@@ -16,14 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from trainer import conversation
 from trainer.db import statements
 from trainer.db.base import utcnow
-from trainer.db.models import Call, Scorecard, Turn, User
+from trainer.db.models import Scorecard, Turn, User
 from trainer.db.session import begin_read, end_reads
 from trainer.personas import director
 from trainer.personas.director import DirectorState
@@ -51,11 +50,8 @@ def _still_as_read(db: Session, call_id: int, read: _AsRead) -> bool:
     being written holds this lock from its state's update until its commit (`calls._advance`), so
     once the lock is ours no line of this call is half-written.
     """
-    ended_at = db.execute(select(Call.ended_at).where(Call.id == call_id).with_for_update()).scalar_one()
-    turns, cards = db.execute(select(
-        select(func.count()).select_from(Turn).where(Turn.call_id == call_id).scalar_subquery(),
-        select(func.count()).select_from(Scorecard).where(Scorecard.call_id == call_id).scalar_subquery(),
-    )).one()
+    ended_at = db.execute(statements.lock_call(), {"call_id": call_id}).scalar_one()
+    turns, cards = db.execute(statements.call_counts(), {"call_id": call_id}).one()
     return turns == read.turns and (ended_at is not None) == read.ended and cards == 0
 
 
@@ -96,7 +92,7 @@ def hang_up(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Score
 
 def _in_writer(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Scorecard:
     """The whole hang-up inside the writing transaction, the call read afresh under its row lock."""
-    db.execute(select(Call.id).where(Call.id == call_id).with_for_update())
+    db.execute(statements.lock_call(), {"call_id": call_id})
     call = db.scalars(statements.call_with_turns().execution_options(populate_existing=True),
                       {"call_id": call_id}).unique().one()
     if call.user_id != user.id and not call.ended:

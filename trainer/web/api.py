@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -67,6 +68,13 @@ def _encode_ahead(ctx: AppContext, line: str) -> None:
     prefetch_vectors(cleaned)
 
 
+def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    """A route's JSON, rendered here. Returned as a plain dict, FastAPI would check it against the route's
+    `response_model` (for a sync route on a worker thread of its own: one more hop to a thread and back)
+    and serialize it a second time; the API's shapes are built in `serialize` and need neither."""
+    return JSONResponse(content, status_code=status_code)
+
+
 def _raise(exc: CallError) -> HTTPException:
     return HTTPException(exc.status, exc.message, headers=exc.headers)
 
@@ -89,8 +97,8 @@ def list_personas(db: DB, _: Auth, lang: Annotated[Literal["ru", "en"], Query()]
     return [persona_json(p, lang) for p in listed_personas(db)]
 
 
-@router.post("/api/calls", status_code=201, tags=["calls"])
-def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+@router.post("/api/calls", status_code=201, tags=["calls"], response_model=dict[str, Any])
+def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
     """Start a call; the client picks up, and its line is the first turn."""
     try:
         call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine, body.mode)
@@ -98,7 +106,7 @@ def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any
         raise _raise(exc) from None
     out = call_json(call)
     commit_here(db)
-    return out
+    return answer(out, 201)
 
 
 @router.get("/api/calls", tags=["calls"])
@@ -110,18 +118,18 @@ def get_calls(db: DB, who: Auth, limit: Annotated[int, Query(ge=1, le=200)] = 50
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/api/calls/{call_id}", tags=["calls"])
-def get_call(call_id: int, db: DB, who: Auth) -> dict[str, Any]:
+@router.get("/api/calls/{call_id}", tags=["calls"], response_model=dict[str, Any])
+def get_call(call_id: int, db: DB, who: Auth) -> JSONResponse:
     try:
         call = call_service.get_call_for(db, who.user, call_id)
     except CallError as exc:
         raise _raise(exc) from None
-    return call_json(call, call_service.latest_scorecard(db, call))
+    return answer(call_json(call, call_service.latest_scorecard(db, call)))
 
 
-@router.post("/api/calls/{call_id}/turns", tags=["calls"])
+@router.post("/api/calls/{call_id}/turns", tags=["calls"], response_model=dict[str, Any])
 def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
-              idempotency_key: Annotated[str | None, Header()] = None) -> dict[str, Any]:
+              idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Say something; get its label and the client's answer.
 
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
@@ -140,11 +148,11 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
     out = {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),
            "ended": pair.call.ended, "state": pair.call.state}
     commit_here(db)
-    return out
+    return answer(out)
 
 
-@router.post("/api/calls/{call_id}/end", tags=["calls"])
-def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
+@router.post("/api/calls/{call_id}/end", tags=["calls"], response_model=dict[str, Any])
+def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
     """Hang up and get the scorecard. Calling it again returns the same scorecard."""
     try:  # scored before the writing transaction: see trainer.services.scorecards
         card = hang_up(db, who.user, call_id, lambda read: current_rubric(read, ctx.rubric))
@@ -152,4 +160,4 @@ def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> dict[str, Any]:
         raise _raise(exc) from None
     out = {"scorecard": scorecard_json(card)}
     commit_here(db)
-    return out
+    return answer(out)
