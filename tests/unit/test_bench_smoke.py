@@ -279,3 +279,18 @@ def test_the_relay_floor_refuses_to_start_without_a_model_server(monkeypatch: py
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     monkeypatch.setattr(sys, "argv", ["relay_app.py", "serve", "--port", "1"])
     assert relay_app.main() == 2
+
+
+def test_gate_holds_report_per_route_with_the_share_of_time_held(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    gate_holds = load_bench("gate_holds")
+    assert gate_holds.route_of("/api/calls/12/turns/stream") == "/api/calls/{id}/turns/stream"
+    holds = [["POST /api/calls/{id}/end", 0.0, 30.0, 1.0], ["POST /api/calls", 2.0, 4.0, 1.5],
+             ["POST /api/calls", 0.0, 6.0, 2.0]]
+    (tmp_path / "1.json").write_text(json.dumps({"span_s": 2.0, "holds": holds}))
+    assert gate_holds.report([tmp_path / "1.json"]) == 0
+    rows = [line.split("|") for line in capsys.readouterr().out.splitlines() if line.startswith("| POST")]
+    by_route = {cells[1].strip(): [c.strip() for c in cells[2:-1]] for cells in rows}
+    assert by_route["POST /api/calls/{id}/end"][-1] == "15", "30 ms held in 2 s"
+    assert by_route["POST /api/calls"][0] == "2" and by_route["POST /api/calls"][-1] == "5"
+    assert list(by_route) == ["POST /api/calls/{id}/end", "POST /api/calls"], "the longest held first"
