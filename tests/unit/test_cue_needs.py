@@ -42,13 +42,18 @@ def test_skipping_by_needed_text_finds_the_same_matches_as_searching(lexicon) ->
 @pytest.mark.parametrize(("pattern", "expected"), [
     (r"\bhow many\b", ("how many",)),
     (r"\b(?:currently|right now)\b", ("currently", "right now")),
-    (r"\bкак (?:у вас )?устроен", ("как ",)),
-    (r"\bлома|\bсломал", ("лома", "сломал")),
-    (r"\b(?:в |во )?понедельник", ()),  # an optional start: nothing is certain
-    (r"\b\w+ing\b", ()),
+    (r"\bкак (?:у вас )?устроен", ("устроен",)),  # the longest certain run, wherever it is
+    (r"\bлома|\bсломал", ("лома",)),  # "сломал" holds "лома": one piece covers both
+    (r"\b(?:в |во )?понедельник", ("понедельник",)),  # an optional start, then a certain word
+    (r"\b(i'?m|we'?re|i am|we are) (really |very |too )?busy\b", ("busy",)),
+    (r"\b(?:put|transfer|transferring|connect)", ("connect", "put", "transfer")),
+    (r"\b\w+ing\b", ("ing",)),
+    (r"\b\w+\b", ()),
     (r"(?i)\bhello", ()),  # case folded: a substring test would miss "Hello"
-    ("|".join(f"{chr(97 + i)}x" for i in range(MAX_NEEDS + 1)), ()),  # too many to test one by one
-    (r"\b(?:does|did) you", ("d",)),  # the parser takes out what all alternatives start with
+    (r"(?i:hello) there", (" there",)),  # only the part that keeps case
+    (r"(?:ab)+c", ("c",)),  # a repeated group is not looked into
+    ("|".join(f"{chr(97 + i)}x{chr(97 + i)}" for i in range(MAX_NEEDS + 1)), ()),  # too many to test one by one
+    (r"\b(?:does|did) you", (" you",)),  # the parser takes out what all alternatives start with
 ])
 def test_needs_are_only_what_every_match_contains(pattern: str, expected: tuple[str, ...]) -> None:
     assert needs(re.compile(pattern)) == expected

@@ -77,31 +77,54 @@ def build(spec: list[tuple[Label, float, str] | tuple[Label, float, str, str]]) 
 
 
 def needs(pattern: re.Pattern[str]) -> tuple[str, ...]:
-    """Pieces of text of which every match of `pattern` contains one: the literal text its every match
-    starts with (after word boundaries), or one per alternative of a leading group of alternatives.
-    Empty when the pattern does not start so, ignores case, or has more than `MAX_NEEDS` alternatives."""
+    """Pieces of text of which every match of `pattern` contains one, the most telling such set: a run of
+    literal text every match has (anywhere in it, not only at its start), or one such run per alternative
+    of a group every match goes through. Longest shortest piece wins, then fewest pieces: "busy" rather
+    than "i'm", "we're", ... in `(i'm|we're|...) (really )?busy`. Empty when nothing is certain, the
+    pattern ignores case, or a group has more than `MAX_NEEDS` alternatives."""
     if pattern.flags & re.IGNORECASE:
         return ()
-    items = _after_anchors(list(_parser.parse(pattern.pattern, pattern.flags).data))
-    if items and items[0][0] is _const.SUBPATTERN and len(items[0][1][-1].data) == 1:
-        items = list(items[0][1][-1].data)  # a group around the whole start: look inside it
-    if items and items[0][0] is _const.BRANCH:
-        found = [_literal_start(_after_anchors(list(alt.data))) for alt in items[0][1][1]]
-        return tuple(found) if all(found) and len(found) <= MAX_NEEDS else ()
-    start = _literal_start(items)
-    return (start,) if start else ()
+    found = _candidates(_parser.parse(pattern.pattern, pattern.flags).data)
+    return max(found, key=lambda c: (min(map(len, c)), -len(c)), default=())
 
 
-def _after_anchors(items: list[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
-    while items and items[0][0] is _const.AT:  # \b, ^: they match no text
-        items = items[1:]
-    return items
+def _candidates(items: Any) -> list[tuple[str, ...]]:
+    """Every needed set found in a sequence of parsed items, each of which every match of it goes through:
+    its runs of literal characters (a zero-width item such as a word boundary keeps a run whole), the
+    groups it must pass through (looked into), and its groups of alternatives (one run from each)."""
+    found: list[tuple[str, ...]] = []
+    run: list[str] = []
 
+    def close_run() -> None:
+        if run:
+            found.append(("".join(run),))
+            run.clear()
 
-def _literal_start(items: list[tuple[Any, Any]]) -> str:
-    text = []
     for op, value in items:
-        if op is not _const.LITERAL:
-            break
-        text.append(chr(value))
-    return "".join(text)
+        if op is _const.LITERAL:
+            run.append(chr(value))
+            continue
+        if op is _const.AT:
+            continue
+        close_run()
+        if op is _const.SUBPATTERN and not value[1] & re.IGNORECASE:
+            found.extend(_candidates(value[-1].data))
+        elif op is _const.BRANCH:
+            branch = _one_per_alternative(value[1])
+            if branch:
+                found.append(branch)
+    close_run()
+    return found
+
+
+def _one_per_alternative(alternatives: Any) -> tuple[str, ...]:
+    """The longest certain run of each alternative, without those that contain another (a match holding
+    "transferring" holds "transfer"); empty if an alternative has none, or more than `MAX_NEEDS` remain."""
+    pieces = set()
+    for alt in alternatives:
+        runs = [c[0] for c in _candidates(alt.data) if len(c) == 1]
+        if not runs:
+            return ()
+        pieces.add(max(runs, key=len))
+    kept = sorted(p for p in pieces if not any(q != p and q in p for q in pieces))
+    return tuple(kept) if len(kept) <= MAX_NEEDS else ()
