@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -228,3 +229,25 @@ def test_a_new_calls_pick_up_line_is_decided_while_others_write(sessions: sessio
         new = db.get(Call, new_id)
         assert new is not None and [t.role for t in new.turns] == ["client"] and new.turns[0].text
         assert new.state and not new.ended
+
+
+def test_the_rubric_in_force_is_read_without_keeping_the_writer(sessions: sessionmaker[Session],
+                                                                db_url: str) -> None:
+    """The pages' rubric dependency reads in a read it ends itself: on SQLite, a writer's transaction
+    begun there stayed open across the hop to the handler (and the practice page asks after every line)."""
+    from trainer.web.deps import get_rubric
+
+    _setup(sessions)
+    with unit_of_work(sessions) as db:
+        assert get_rubric(SimpleNamespace(rubric=RUBRIC), db) is RUBRIC  # type: ignore[arg-type]
+        if db_url.startswith("sqlite"):
+            assert not db.in_transaction()
+            _in_thread(lambda: _say(sessions, _first_call(sessions), "How do you plan routes?"))
+        assert db.scalar(select(func.count()).select_from(Call)) == 2, "the session reads on afterwards"
+
+
+def _first_call(sessions: sessionmaker[Session]) -> int:
+    with unit_of_work(sessions) as db:
+        first = db.scalar(select(func.min(Call.id)))
+    assert first is not None
+    return first

@@ -187,8 +187,17 @@ def signed_in_writer(db: Session, creds: Credentials) -> Principal:
 
 
 def get_rubric(ctx: Ctx, db: DB) -> Rubric:
-    """The rubric new scorecards use: the newest version trainers saved, else the file's."""
-    return current_rubric(db, ctx.rubric)
+    """The rubric new scorecards use: the newest version trainers saved, else the file's.
+
+    Read in a transaction begun as a read and ended here, in this dependency's own worker thread: begun
+    as a writer's, on SQLite it held the single writer's place across the hop to the handler and until
+    the request ended (the practice page asks for coaching after every line).
+    """
+    begin_read(db)
+    try:
+        return current_rubric(db, ctx.rubric)
+    finally:
+        end_reads(db)
 
 
 CurrentRubric = Annotated[Rubric, Depends(get_rubric)]

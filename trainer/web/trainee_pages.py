@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from trainer.db.session import begin_read, end_reads
 from trainer.services import calls as call_service
 from trainer.services.branching import branch_call
 from trainer.services.calls import CallError
@@ -28,6 +29,7 @@ def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, A
 
     An exam call gets nothing until it has ended (409); after the end there is nothing left to coach.
     """
+    begin_read(db)  # asked after every line of a practice call: it only reads (on SQLite, no writer's place)
     try:
         call = call_service.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
@@ -36,7 +38,9 @@ def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, A
             raise CallError(409, "this is an exam: no nudges or hints until the call has ended")
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
-    return coach_of(db, call, rubric)
+    advice = coach_of(db, call, rubric)
+    end_reads(db)
+    return advice
 
 
 @router.post("/calls/{call_id}/branch")
