@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -337,6 +338,21 @@ def serve(data_dir: Path, database_url: str, *, engine: str = "scripted", extra_
     if workers > 1:
         args += ["--workers", str(workers)]
     return spawn(args, env, port, "/healthz", data_dir / f"server-{port}.log", ready_timeout_s)
+
+
+def with_outermost(middleware: Any) -> None:
+    """Make the app `spin-trainer serve` builds carry `middleware` as its outermost ASGI layer (for a
+    SPIN_BENCH_SERVER launcher: it tags or marks each request before the app sees it)."""
+    import trainer.app
+
+    create_app = trainer.app.create_app
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        app = create_app(*args, **kwargs)
+        app.add_middleware(middleware)
+        return app
+
+    trainer.app.create_app = wrapped  # serve looks it up when it runs
 
 
 def launcher_main(script: str, doc: str, out: Path, serve: Callable[[], int],

@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Summary, launcher_main, markdown_table, ms
+from common import Summary, launcher_main, markdown_table, ms, with_outermost
 
 OUT = Path(__file__).resolve().parent.parent / "var" / "gate-holds"
 _route: contextvars.ContextVar[str] = contextvars.ContextVar("bench_route", default="-")
@@ -72,7 +72,6 @@ def report(files: list[Path]) -> int:
 
 
 def serve() -> int:
-    import trainer.app
     from trainer.cli import main
     from trainer.db.gate import WriterGate
 
@@ -97,14 +96,7 @@ def serve() -> int:
 
     WriterGate._acquire = timed_acquire  # type: ignore[method-assign]
     WriterGate._release = timed_release  # type: ignore[method-assign]
-    create_app = trainer.app.create_app
-
-    def routed_app(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        app.add_middleware(Routed)
-        return app
-
-    trainer.app.create_app = routed_app  # serve looks it up when it runs
+    with_outermost(Routed)
 
     def dump() -> None:
         OUT.mkdir(parents=True, exist_ok=True)

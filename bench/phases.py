@@ -31,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Summary, launcher_main, markdown_table, ms
+from common import Summary, launcher_main, markdown_table, ms, with_outermost
 
 OUT = Path(__file__).resolve().parent.parent / "var" / "phases"
 _request: contextvars.ContextVar[int] = contextvars.ContextVar("bench_request", default=0)
@@ -153,7 +153,6 @@ def report(files: list[Path]) -> int:
 
 
 def serve() -> int:
-    import trainer.app
     from trainer.cli import main
     from trainer.engines import sse
     from trainer.services import accounts
@@ -171,14 +170,7 @@ def serve() -> int:
                               (sse, "aopen_stream", "open model stream"),
                               (streaming, "_store", "store reply")):
         setattr(owner, attr, wrapped(getattr(owner, attr), name))
-    create_app = trainer.app.create_app
-
-    def marked_app(*args: Any, **kwargs: Any) -> Any:
-        app = create_app(*args, **kwargs)
-        app.add_middleware(Marked)
-        return app
-
-    trainer.app.create_app = marked_app  # serve looks it up when it runs
+    with_outermost(Marked)
     global _dump
     _dump = callgrind_dump()
     OUT.mkdir(parents=True, exist_ok=True)
