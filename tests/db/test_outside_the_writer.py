@@ -235,11 +235,13 @@ def test_the_rubric_in_force_is_read_without_keeping_the_writer(sessions: sessio
                                                                 db_url: str) -> None:
     """The pages' rubric dependency reads in a read it ends itself: on SQLite, a writer's transaction
     begun there stayed open across the hop to the handler (and the practice page asks after every line)."""
+    from trainer.services.rubric_admin import current_rubric
     from trainer.web.deps import get_rubric
 
     _setup(sessions)
     with unit_of_work(sessions) as db:
-        assert get_rubric(SimpleNamespace(rubric=RUBRIC), db) is RUBRIC  # type: ignore[arg-type]
+        ctx = SimpleNamespace(rubric_in_force=lambda read: current_rubric(read, RUBRIC))  # what it reads of the app
+        assert get_rubric(ctx, db) is RUBRIC  # type: ignore[arg-type]
         if db_url.startswith("sqlite"):
             assert not db.in_transaction()
             _in_thread(lambda: _say(sessions, _first_call(sessions), "How do you plan routes?"))

@@ -22,7 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from trainer import conversation
 from trainer.db import statements
 from trainer.db.base import utcnow
-from trainer.db.models import Scorecard, Turn, User
+from trainer.db.models import Call, Scorecard, Turn, User
 from trainer.db.session import begin_read, end_reads
 from trainer.personas import director
 from trainer.personas.director import DirectorState
@@ -63,8 +63,7 @@ def hang_up(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Score
     """
     begin_read(db)
     call = call_service.get_call_for(db, user, call_id)
-    if call.user_id != user.id and not call.ended:
-        raise CallError(403, "only the trainee who holds this call can hang up")
+    _may_hang_up(call, user)
     existing = call_service.latest_scorecard(db, call)
     if existing is not None:
         end_reads(db)
@@ -90,13 +89,18 @@ def hang_up(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Score
     return card
 
 
+def _may_hang_up(call: Call, user: User) -> None:
+    """A call still going is hung up only by its trainee; anyone who may see an ended one gets its card."""
+    if call.user_id != user.id and not call.ended:
+        raise CallError(403, "only the trainee who holds this call can hang up")
+
+
 def _in_writer(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Scorecard:
     """The whole hang-up inside the writing transaction, the call read afresh under its row lock."""
     db.execute(statements.lock_call(), {"call_id": call_id})
     call = db.scalars(statements.call_with_turns().execution_options(populate_existing=True),
                       {"call_id": call_id}).unique().one()
-    if call.user_id != user.id and not call.ended:
-        raise CallError(403, "only the trainee who holds this call can hang up")
+    _may_hang_up(call, user)
     return call_service.end_call(db, call, rubric_of(db))
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
-from trainer.services.rubric_admin import current_rubric
 from trainer.services.scorecards import hang_up
 from trainer.spin.classifier import classify, prefetch_vectors
 from trainer.spin.llm import LLMClassifier
@@ -141,7 +140,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
                                              idempotency_key)
         # The rubric in force is looked up only if this turn ends the call and it must be scored.
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars,
-                                      lambda: current_rubric(db, ctx.rubric), idempotency_key, ctx.classifier,
+                                      lambda: ctx.rubric_in_force(db), idempotency_key, ctx.classifier,
                                       ctx.db_slots.released)
     except CallError as exc:
         raise _raise(exc) from None
@@ -155,7 +154,7 @@ def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
 def end_call(call_id: int, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
     """Hang up and get the scorecard. Calling it again returns the same scorecard."""
     try:  # scored before the writing transaction: see trainer.services.scorecards
-        card = hang_up(db, who.user, call_id, lambda read: current_rubric(read, ctx.rubric))
+        card = hang_up(db, who.user, call_id, ctx.rubric_in_force)
     except CallError as exc:
         raise _raise(exc) from None
     out = {"scorecard": scorecard_json(card)}

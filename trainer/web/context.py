@@ -13,6 +13,7 @@ from trainer.config import Settings
 from trainer.conversation import Classifier
 from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
+from trainer.services.rubric_admin import current_rubric
 from trainer.web.i18n import Messages
 from trainer.web.slots import DbSlots
 
@@ -37,3 +38,7 @@ class AppContext:
     # The server's event loop, set once it runs: the one place a worker thread may hand async work to
     # (trainer.web.early.EarlyReply). None outside a running app.
     loop: asyncio.AbstractEventLoop | None = None
+
+    def rubric_in_force(self, db: Session) -> Rubric:
+        """The rubric new scorecards use: the newest version trainers saved, else the file's."""
+        return current_rubric(db, self.rubric)

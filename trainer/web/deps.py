@@ -14,7 +14,6 @@ from trainer.db.models import User
 from trainer.db.session import begin_read, commit_and_close, end_reads, rollback_and_close
 from trainer.scoring.rubric import Rubric
 from trainer.services import accounts
-from trainer.services.rubric_admin import current_rubric
 from trainer.services.secrets import same
 from trainer.web.context import AppContext
 
@@ -195,7 +194,7 @@ def get_rubric(ctx: Ctx, db: DB) -> Rubric:
     """
     begin_read(db)
     try:
-        return current_rubric(db, ctx.rubric)
+        return ctx.rubric_in_force(db)
     finally:
         end_reads(db)
 

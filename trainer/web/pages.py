@@ -12,7 +12,6 @@ from trainer.services import calls as call_service
 from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas, persona_of
-from trainer.services.rubric_admin import current_rubric
 from trainer.services.scorecards import hang_up
 from trainer.web.csrf import check_form, form_token, remember_anon_token
 from trainer.web.deps import DB, SESSION_COOKIE, Ctx, CurrentRubric, MaybePrincipal, Principal
@@ -199,7 +198,7 @@ def end_call_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePr
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
     try:  # someone else's call that is still going is only shown again (403 from hang_up)
-        hang_up(db, who.user, call_id, lambda read: current_rubric(read, ctx.rubric))
+        hang_up(db, who.user, call_id, ctx.rubric_in_force)
     except CallError as exc:
         if exc.status != 403:
             raise HTTPException(exc.status, exc.message) from None

@@ -37,7 +37,6 @@ from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
-from trainer.services.rubric_admin import current_rubric
 from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
 from trainer.web.api import TurnIn, turn_writer
@@ -113,7 +112,7 @@ def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> 
             reply = call_service.store_reply(conn, call_id, trainee_index + 1, spoken)
         return {"client": client_json(reply), "ended": False, "state": turn.state}
     with unit_of_work(ctx.sessions) as db:  # the call's last words: scored before the writer (services.scorecards)
-        pair = store_last_words(db, call_id, trainee_index, spoken, lambda read: current_rubric(read, ctx.rubric))
+        pair = store_last_words(db, call_id, trainee_index, spoken, ctx.rubric_in_force)
         return {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
 
 
@@ -285,7 +284,7 @@ def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending) -> list[str]
         pieces = list(ctx.engine.stream(pending.request))
         spoken = conversation.Spoken(decision=pending.request.decision, reply=_joined(ctx.engine, pieces),
                                      latency_ms=(time.perf_counter() - started) * 1000)
-    pair = call_service.finish_turn(db, pending, spoken, lambda: current_rubric(db, ctx.rubric))
+    pair = call_service.finish_turn(db, pending, spoken, lambda: ctx.rubric_in_force(db))
     stored = {"client": client_json(pair.client), "ended": pair.call.ended, "state": pair.call.state}
     return [sse("trainee", trainee_json(pair.trainee)), *(sse("token", {"text": piece}) for piece in pieces),
             _done(stored, pieces)]

@@ -22,7 +22,7 @@ def _default_text(ctx: Ctx) -> str:
 
 def _show(request: Request, ctx: Ctx, db: DB, who: Principal, *, text: str | None = None, status: int = 200,
           problems: list[Located] | None = None, candidate: Rubric | None = None, done: str = "") -> HTMLResponse:
-    current = rubric_admin.current_rubric(db, ctx.rubric)
+    current = ctx.rubric_in_force(db)
     shown = text if text is not None else rubric_admin.current_text(db, ctx.rubric, _default_text(ctx))
     lines, unplaced, located = listing(shown, problems or [])
     rescored = rubric_admin.preview(db, candidate) if candidate is not None else []
@@ -55,5 +55,5 @@ def submit(request: Request, ctx: Ctx, db: DB, who: Staff, yaml_text: FormStr, a
 @router.post("/rescore")
 def rescore(request: Request, ctx: Ctx, db: DB, who: Staff) -> Response:
     """Add scorecards under the current rubric to recent ended calls (old scorecards stay)."""
-    rubric_admin.rescore(db, who.user, rubric_admin.current_rubric(db, ctx.rubric))
+    rubric_admin.rescore(db, who.user, ctx.rubric_in_force(db))
     return back("/manage/rubric", "m_rescored")
