@@ -22,3 +22,9 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored time with its zone: times are stored in UTC, and SQLite gives them back without it
+    (PostgreSQL, and a row just written, keep it)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from trainer.db.base import as_utc
 from trainer.db.models import Call, Scorecard, Turn
 from trainer.personas.model import Persona
 from trainer.spin.labels import Label
 
 
 def iso(moment: datetime) -> str:
-    """A stored time in ISO 8601 with its UTC offset. Times are stored in UTC; SQLite gives them back
-    without the zone, PostgreSQL with it, and a row just written still has it: one format for all three."""
-    return (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).isoformat()
+    """A stored time in ISO 8601 with its UTC offset, whichever database it came from (`as_utc`)."""
+    return as_utc(moment).isoformat()
 
 
 def turn_json(turn: Turn) -> dict[str, Any]:
