@@ -25,14 +25,14 @@ class Recording:
         self.batches: list[list[str]] = []
         self.entered = threading.Event()
         self.gate = gate
-        self.fail_first = fail_first
+        self.fail_at = 1 if fail_first else 0  # the batch (counted from 1) that raises
 
     def encode(self, texts: Sequence[str]) -> Any:
         self.batches.append(list(texts))
         self.entered.set()
         if self.gate is not None:
             assert self.gate.wait(30), "the test never opened the gate"
-        if self.fail_first and len(self.batches) == 1:
+        if len(self.batches) == self.fail_at:
             raise RuntimeError("the encoder process died")
         return self.real.encode(list(texts))
 
@@ -115,3 +115,64 @@ def test_prefetch_vectors_sends_the_segments_the_label_reads(swap: Any) -> None:
     with embed._lock:
         embed._cache.clear()
     assert classify(line, (), "en") == label  # the same label without the prefetch
+
+
+def test_lines_queued_while_the_encoder_is_busy_are_encoded_together(swap: Any) -> None:
+    gate = threading.Event()
+    enc = swap(Recording(gate=gate))
+    embed.prefetch(["how many trucks run today"])
+    assert enc.entered.wait(30)  # the thread is inside the first encoding; the next two queue behind it
+    embed.prefetch(["who plans the routes"])
+    embed.prefetch(["what does a late load cost", "who plans the routes"])
+    gate.set()
+    wait_for_prefetches()
+    assert enc.batches == [["how many trucks run today"], ["who plans the routes", "what does a late load cost"]]
+    texts = ["how many trucks run today", "who plans the routes", "what does a late load cost"]
+    vectors = embed.embed_many(texts)
+    assert len(enc.batches) == 2, "the label encoded again what the prefetches had"
+    np.testing.assert_allclose(vectors, enc.real.encode(texts), rtol=1e-5, atol=1e-6)
+
+
+def test_a_held_back_text_rides_with_the_next_prefetch(swap: Any) -> None:
+    enc = swap(Recording())
+    embed.prefetch_later(["we run eleven trucks, two break down every week"])
+    embed.prefetch_later(["  "])
+    assert enc.batches == [], "held back, not encoded alone"
+    embed.prefetch(["what does a breakdown cost you"])
+    wait_for_prefetches()
+    assert enc.batches == [["what does a breakdown cost you", "we run eleven trucks, two break down every week"]]
+    embed.prefetch(["and who fixes them"])
+    wait_for_prefetches()
+    assert enc.batches[1] == ["and who fixes them"], "a rider is sent once"
+
+
+def test_held_back_texts_are_bounded_and_shared_out(swap: Any) -> None:
+    enc = swap(Recording())
+    held = [f"client line number {i}" for i in range(embed.HELD_BACK + 3)]
+    embed.prefetch_later(held)
+    with embed._lock:
+        assert list(embed._riders) == held[3:], "the oldest are dropped beyond HELD_BACK"
+    embed.prefetch(["first answer"])
+    wait_for_prefetches()
+    embed.prefetch(["second answer"])
+    wait_for_prefetches()
+    riders = [t for batch in enc.batches for t in batch if t.startswith("client line")]
+    assert riders == held[3:3 + 2 * embed.MAX_RIDERS], "oldest first, MAX_RIDERS a prefetch"
+    assert [len(batch) for batch in enc.batches] == [1 + embed.MAX_RIDERS, 1 + embed.MAX_RIDERS]
+
+
+def test_a_failed_batch_fails_every_prefetch_in_it_and_the_label_encodes_them(swap: Any) -> None:
+    gate = threading.Event()
+    enc = swap(Recording(gate=gate))
+    enc.fail_at = 2
+    embed.prefetch(["how many trucks run today"])
+    assert enc.entered.wait(30)
+    embed.prefetch(["how do you plan the routes"])
+    embed.prefetch(["who signs the contracts"])
+    gate.set()
+    wait_for_prefetches()
+    assert enc.batches[1:] == [["how do you plan the routes", "who signs the contracts"]]  # the one that failed
+    texts = ["how many trucks run today", "how do you plan the routes", "who signs the contracts"]
+    vectors = embed.embed_many(texts)
+    assert enc.batches[2:] == [["how do you plan the routes", "who signs the contracts"]], "encoded by the label"
+    np.testing.assert_allclose(vectors, enc.real.encode(texts), rtol=1e-5, atol=1e-6)

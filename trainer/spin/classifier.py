@@ -326,10 +326,13 @@ def prefetch_vectors(text: str) -> None:
 
 
 def read_ahead(client_text: str) -> None:
-    """Encode a client line now, while the trainee reads it and thinks: the sentence vector of the client's
-    last turn is part of labelling the answer, and it is cached, so that label no longer waits for it."""
+    """Have a client line encoded with the trainee's answer to it: the sentence vector of the client's last
+    turn is part of labelling that answer, and `prefetch_vectors` (as the answer's call loads) then sends
+    it in the same batch as the answer's segments (`embed.prefetch_later`): one encoding a turn, not two."""
+    if APPROACH not in ("embedding", "hybrid"):
+        return
     client = last_client_turn((ContextTurn(role="client", text=client_text),))
     if client:
-        from trainer.spin.embed import embed
+        from trainer.spin.embed import prefetch_later
 
-        embed(client)
+        prefetch_later([client])

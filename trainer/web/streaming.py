@@ -195,13 +195,10 @@ class _Relay:
 
 
 def _read_ahead(client_text: str) -> None:
-    """Encode the client's line on a spare thread while the trainee thinks (`classify.read_ahead`), once
-    the response has everything; a failure there only means the next label encodes it itself."""
-    def run() -> None:
-        with contextlib.suppress(Exception):
-            read_ahead(client_text)
-
-    asyncio.get_running_loop().run_in_executor(None, run)
+    """Have the client's line encoded with the trainee's answer to it (`classifier.read_ahead`), once the
+    response has everything; a failure there only means the next label encodes it itself."""
+    with contextlib.suppress(Exception):
+        read_ahead(client_text)
 
 
 async def _replayed(events: list[str]) -> AsyncIterator[str]:
