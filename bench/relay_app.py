@@ -5,7 +5,7 @@ Run (as the server of the turns bench, one or more processes):
 As a SPIN_BENCH_SERVER launcher it takes `spin-trainer serve`'s arguments and serves, with uvicorn on
 uvloop and httptools like the app, the routes the turns bench calls: a call start answers an id, a
 streamed turn sends its `trainee` event, asks the model (the same request body shape, on the app's own
-HTTP client, `trainer.engines.netio`, read with its own event splitter, `trainer.engines.sse`) and
+HTTP client, `trainer.engines.h1`, read with its own event splitter, `trainer.engines.sse`) and
 relays each word as a `token` event, then `done` with the reply's text; a hang-up answers ok. No
 sign-in, no database, no label, no director, no stored turn: what the web framework, the server and
 the HTTP client cost a streamed turn on this machine. Its server time and first-token overhead under
@@ -28,7 +28,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import StreamingResponse
 
-from trainer.engines.netio import async_http_client
+from trainer.engines.h1 import async_http_client
 from trainer.engines.sse import SSEData
 from trainer.web.streaming import sse  # the app's own event format
 

@@ -22,9 +22,9 @@ from tests.unit.test_llm_engine import FAST, midcall_request, pickup_request
 from trainer.engines import sse
 from trainer.engines.base import VoiceRequest
 from trainer.engines.faults import RetryPolicy, classify, notice
+from trainer.engines.h1 import async_http_client
 from trainer.engines.llm import LLMEngine
 from trainer.engines.llm_async import AsyncStreamedReply, _sse_json
-from trainer.engines.netio import async_http_client
 from trainer.engines.scripted import ScriptedEngine
 from trainer.engines.sse import SSEData
 

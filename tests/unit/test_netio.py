@@ -9,9 +9,7 @@ and TLS with a certificate made for the test.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import ssl
-import subprocess
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -19,8 +17,9 @@ import httpcore2
 import httpx2
 import pytest
 
+from tests.unit.conftest import LoopFactory
 from tests.unit.test_llm_async import in_fresh_thread
-from trainer.engines.netio import HIGH_WATER, AsyncioBackend, AsyncioTransport, async_http_client
+from trainer.engines.netio import HIGH_WATER, AsyncioBackend, AsyncioTransport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -44,18 +43,6 @@ async def _serve(handler: Handler, ssl_context: ssl.SSLContext | None = None) ->
     return server, server.sockets[0].getsockname()[1]
 
 
-LoopFactory = Callable[[], asyncio.AbstractEventLoop]
-
-
-@pytest.fixture(params=["asyncio", "uvloop"])
-def loop_factory(request: pytest.FixtureRequest) -> LoopFactory:
-    """Both event loops: the server runs on uvloop (whose transports are not asyncio's classes), tests
-    and the command line on asyncio's own."""
-    if request.param == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop
-    return asyncio.new_event_loop
 
 
 def _run(loop_factory: LoopFactory, main: Callable[[], Awaitable[None]]) -> None:
@@ -203,18 +190,6 @@ def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFac
     _run(loop_factory, main)
 
 
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    openssl = shutil.which("openssl")
-    assert openssl, "the openssl command is needed to make the test's certificate (Debian package openssl)"
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
-    return cert, key
-
-
 def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
                                                      certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
@@ -241,12 +216,3 @@ def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
 
     _run(loop_factory, main)
 
-
-def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFactory) -> None:
-    async def main() -> None:
-        async with async_http_client() as client:
-            assert client.follow_redirects is True
-            assert client.timeout.connect == 5.0
-            assert isinstance(client._transport, AsyncioTransport)
-
-    _run(loop_factory, main)

@@ -312,7 +312,7 @@ class LLMEngine:
         if self._async_client is None or self._async_loop not in (None, loop):
             import openai
 
-            from trainer.engines.netio import async_http_client
+            from trainer.engines.h1 import async_http_client
 
             c = self.client
             self._async_client = openai.AsyncOpenAI(api_key=c.api_key, base_url=c.base_url, timeout=c.timeout,

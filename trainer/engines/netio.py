@@ -254,9 +254,3 @@ class AsyncioTransport(httpx2.AsyncHTTPTransport):
         # (tests/unit/test_netio.py checks that a connection goes through it)
         self._pool._network_backend = AsyncioBackend()
 
-
-def async_http_client() -> httpx2.AsyncClient:
-    """The HTTP client for `openai.AsyncOpenAI`: the openai defaults, on `AsyncioTransport`."""
-    import openai
-
-    return openai.DefaultAsyncHttpxClient(transport=AsyncioTransport())

@@ -42,7 +42,7 @@ async def aopen_stream(client: Any, params: dict[str, Any]) -> Any:
     client's own `APIStatusError` subclass and a transport failure as its connection or timeout error.
     """
     body, options = _post_args(params)
-    http: httpx2.AsyncClient = client._client  # the openai client's HTTP client (ours: trainer.engines.netio)
+    http: httpx2.AsyncClient = client._client  # the openai client's HTTP client (ours: trainer.engines.h1)
     base = client.base_url
     headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)} | client.auth_headers
     request = http.build_request("POST", base.copy_with(path=base.path + "chat/completions"),

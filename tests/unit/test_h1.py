@@ -1,0 +1,342 @@
+"""The model client's HTTP/1.1 transport on httptools (trainer.engines.h1) against real servers on loopback.
+
+Each test runs a small HTTP/1.1 server on 127.0.0.1 (plain asyncio, on both event loops) and talks to it
+through httpx with `H1Transport`, as the LLM engine does: bodies whole, chunked and ended by the close,
+keep-alive and when a connection must not be reused, the four timeouts, broken and garbled responses,
+an interim 100 response, a streamed request body, TLS, and what it hands to its fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.unit.conftest import LoopFactory
+from tests.unit.test_netio import Handler, _read_request, _response, _run, _serve
+from trainer.engines.h1 import H1Transport, async_http_client
+from trainer.engines.netio import HIGH_WATER
+
+
+class Counted:
+    """A handler that counts the connections it was given."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.opened = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.opened += 1
+        await self.handler(reader, writer)
+
+
+async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers each request on the connection: `stream` as three chunks 20 ms apart, anything else echoed."""
+    while True:
+        try:
+            body = await _read_request(reader)
+        except asyncio.IncompleteReadError:
+            break
+        if body == b"stream":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for word in (b"one ", b"two ", b"three"):
+                writer.write(f"{len(word):x}\r\n".encode() + word + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            writer.write(b"0\r\n\r\n")
+        else:
+            writer.write(_response(b"echo:" + body, "X-Seen: yes\r\n"))
+        await writer.drain()
+    writer.close()
+
+
+def test_whole_and_streamed_bodies_on_one_kept_alive_connection(loop_factory: LoopFactory) -> None:
+    served = Counted(_echo)
+
+    async def main() -> None:
+        server, port = await _serve(served)
+        async with server, httpx2.AsyncClient(transport=H1Transport(), base_url=f"http://127.0.0.1:{port}") as client:
+            res = await client.post("/", content=b"hello")
+            assert (res.status_code, res.content, res.headers["x-seen"]) == (200, b"echo:hello", "yes")
+            assert (res.http_version, res.reason_phrase) == ("HTTP/1.1", "OK")
+            async with client.stream("POST", "/", content=b"stream") as streamed:
+                pieces = [piece async for piece in streamed.aiter_raw()]
+            assert b"".join(pieces) == b"one two three"
+            assert len(pieces) == 3  # each chunk as it came, not the body at the end
+            res = await client.post("/?q=1", content=b"again")
+            assert res.content == b"echo:again"
+        assert served.opened == 1
+
+    _run(loop_factory, main)
+
+
+def test_a_streamed_request_body_goes_out_chunked(loop_factory: LoopFactory) -> None:
+    got: list[bytes] = []
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        got.append(await reader.readuntil(b"0\r\n\r\n"))
+        writer.write(_response(b"ok"))
+        await writer.drain()
+        writer.close()
+
+    async def parts() -> AsyncIterator[bytes]:
+        for part in (b"first ", b"", b"second"):
+            yield part
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            res = await client.post(f"http://127.0.0.1:{port}/", content=parts())
+            assert res.content == b"ok"
+        assert got == [b"6\r\nfirst \r\n6\r\nsecond\r\n0\r\n\r\n"]
+
+    _run(loop_factory, main)
+
+
+def test_a_body_ended_by_the_close_is_whole_and_its_connection_not_reused(loop_factory: LoopFactory) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of ")
+        await writer.drain()
+        await asyncio.sleep(0.02)
+        writer.write(b"this")
+        await writer.drain()
+        writer.close()
+
+    served = Counted(handler)
+
+    async def main() -> None:
+        server, port = await _serve(served)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            for _ in range(2):
+                res = await client.get(f"http://127.0.0.1:{port}/")
+                assert res.content == b"all of this"
+        assert served.opened == 2
+
+    _run(loop_factory, main)
+
+
+def test_an_interim_response_is_skipped_for_the_real_one(loop_factory: LoopFactory) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + _response(b"final", "X-Final: 1\r\n"))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            res = await client.post(f"http://127.0.0.1:{port}/", content=b"x")
+            assert (res.status_code, res.content, dict(res.headers)) == (
+                200, b"final", {"content-length": "5", "x-final": "1"})
+
+    _run(loop_factory, main)
+
+
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",  # a body cut short
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",  # a chunked body cut short
+    b"",  # closed without an answer
+    b"SPDY/9 what\r\n\r\n",  # not HTTP/1.1
+])
+def test_a_broken_response_is_a_protocol_error(loop_factory: LoopFactory, answer: bytes) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            with pytest.raises(httpx2.RemoteProtocolError):
+                await client.get(f"http://127.0.0.1:{port}/")
+
+    _run(loop_factory, main)
+
+
+def test_waits_that_last_too_long_are_read_timeouts(loop_factory: LoopFactory) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = await _read_request(reader)
+        if body == b"mid-body":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
+            await writer.drain()
+        await asyncio.sleep(5)
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        async with server, httpx2.AsyncClient(transport=H1Transport(), timeout=0.3) as client:
+            with pytest.raises(httpx2.ReadTimeout):
+                await client.post(f"http://127.0.0.1:{port}/", content=b"no answer")
+            async with client.stream("POST", f"http://127.0.0.1:{port}/", content=b"mid-body") as streamed:
+                pieces = streamed.aiter_raw()
+                assert await anext(pieces) == b"first"
+                with pytest.raises(httpx2.ReadTimeout):
+                    await anext(pieces)
+        server.close()
+
+    _run(loop_factory, main)
+
+
+def test_a_refused_connection_is_a_connect_error(loop_factory: LoopFactory) -> None:
+    async def main() -> None:
+        server, port = await _serve(_echo)
+        server.close()
+        await server.wait_closed()
+        transport = H1Transport(limits=httpx2.Limits(max_connections=1))
+        async with httpx2.AsyncClient(transport=transport) as client:
+            for _ in range(2):  # the failed attempt gave its place back
+                with pytest.raises(httpx2.ConnectError):
+                    await client.get(f"http://127.0.0.1:{port}/")
+
+    _run(loop_factory, main)
+
+
+def test_connections_the_server_closed_or_spoke_on_unasked_are_not_reused(loop_factory: LoopFactory) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        body = await _read_request(reader)
+        writer.write(_response(b"bye"))  # keep-alive by HTTP/1.1's default, then closed or spoken on all the same
+        await writer.drain()
+        if body == b"chatty":
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nodd")
+            await writer.drain()
+            await asyncio.sleep(1)
+        writer.close()
+
+    served = Counted(handler)
+
+    async def main() -> None:
+        server, port = await _serve(served)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            for body in (b"", b"chatty", b""):
+                res = await client.post(f"http://127.0.0.1:{port}/", content=body)
+                assert res.content == b"bye"
+                await asyncio.sleep(0.05)  # the close (or the unasked bytes) reach the idle connection
+        assert served.opened == 3
+
+    _run(loop_factory, main)
+
+
+def test_idle_connections_expire_and_a_body_left_unread_closes_its_connection(loop_factory: LoopFactory) -> None:
+    served = Counted(_echo)
+
+    async def main() -> None:
+        server, port = await _serve(served)
+        limits = httpx2.Limits(max_connections=10, max_keepalive_connections=5, keepalive_expiry=0.1)
+        async with server, httpx2.AsyncClient(transport=H1Transport(limits=limits)) as client:
+            await client.post(f"http://127.0.0.1:{port}/", content=b"a")
+            await asyncio.sleep(0.2)
+            await client.post(f"http://127.0.0.1:{port}/", content=b"b")  # the first expired: a second connection
+            async with client.stream("POST", f"http://127.0.0.1:{port}/", content=b"stream") as streamed:
+                assert await anext(streamed.aiter_raw()) == b"one "
+            res = await client.post(f"http://127.0.0.1:{port}/", content=b"c")  # the half-read one is not reused
+            assert res.content == b"echo:c"
+        assert served.opened == 3
+
+    _run(loop_factory, main)
+
+
+def test_a_request_that_asked_to_close_does_not_leave_its_connection_pooled(loop_factory: LoopFactory) -> None:
+    served = Counted(_echo)  # keeps every connection open whatever the request said
+
+    async def main() -> None:
+        server, port = await _serve(served)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            await client.post(f"http://127.0.0.1:{port}/", content=b"a", headers={"Connection": "close"})
+            await client.post(f"http://127.0.0.1:{port}/", content=b"b")
+            await client.post(f"http://127.0.0.1:{port}/", content=b"c")
+        assert served.opened == 2
+
+    _run(loop_factory, main)
+
+
+def test_no_more_connections_than_the_limit_and_a_pool_timeout(loop_factory: LoopFactory) -> None:
+    async def main() -> None:
+        server, port = await _serve(_echo)
+        limits = httpx2.Limits(max_connections=1)
+        url = f"http://127.0.0.1:{port}/"
+        async with server, httpx2.AsyncClient(transport=H1Transport(limits=limits),
+                                              timeout=httpx2.Timeout(5, pool=0.2)) as client:
+            async with client.stream("POST", url, content=b"stream") as streamed:
+                with pytest.raises(httpx2.PoolTimeout):
+                    await client.post(url, content=b"waits")
+                assert b"".join([piece async for piece in streamed.aiter_raw()]) == b"one two three"
+            assert (await client.post(url, content=b"now")).content == b"echo:now"
+
+    _run(loop_factory, main)
+
+
+def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFactory) -> None:
+    size = 3 * HIGH_WATER + 12345
+    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(_response(payload))
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
+            async with client.stream("GET", f"http://127.0.0.1:{port}/") as streamed:
+                got = bytearray()
+                async for piece in streamed.aiter_raw():
+                    got += piece
+                    await asyncio.sleep(0.001)  # a slow reader: the socket is paused and resumed meanwhile
+            assert bytes(got) == payload
+
+    _run(loop_factory, main)
+
+
+def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
+                                                     certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+
+    async def main() -> None:
+        served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        served.load_cert_chain(cert, key)
+        server, port = await _serve(_echo, served)
+        trusted = ssl.create_default_context(cafile=str(cert))
+        async with server:
+            async with httpx2.AsyncClient(transport=H1Transport(verify=trusted)) as client:
+                res = await client.post(f"https://127.0.0.1:{port}/", content=b"secret")
+                assert res.content == b"echo:secret"
+            async with httpx2.AsyncClient(transport=H1Transport()) as client:  # the system's CAs only
+                with pytest.raises(httpx2.ConnectError):
+                    await client.get(f"https://127.0.0.1:{port}/")
+
+    _run(loop_factory, main)
+
+
+def test_head_requests_go_to_the_fallback(loop_factory: LoopFactory) -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.method)
+        return httpx2.Response(200, headers={"Content-Length": "42"})
+
+    async def main() -> None:
+        async with httpx2.AsyncClient(transport=H1Transport(fallback=httpx2.MockTransport(answer))) as client:
+            res = await client.head("http://127.0.0.1:9/")
+            assert (res.status_code, res.content) == (200, b"")
+        assert seen == ["HEAD"]
+
+    _run(loop_factory, main)
+
+
+def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFactory) -> None:
+    async def main() -> None:
+        async with async_http_client() as client:
+            assert client.follow_redirects is True
+            assert client.timeout.connect == 5.0
+            assert isinstance(client._transport, H1Transport)
+
+    _run(loop_factory, main)

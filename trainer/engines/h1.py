@@ -1,0 +1,396 @@
+"""HTTP/1.1 for the model's requests on httptools, as an httpx transport of the web server's model client.
+
+Why: a streamed reply is read one token at a time, and under httpx's own transport each token went
+through httpcore's connection and h11's pure-Python parser: about 0.1 M instructions a token more than
+a bare reader of the same stream (bench/instructions.py, round 10), a tenth of a streamed turn. Here the
+response is parsed as it arrives by httptools (llhttp, the C parser uvicorn already serves with) in the
+socket's own callback, and a read of the body takes whatever has arrived since the last one.
+
+What it keeps of httpx's transport: keep-alive connections pooled per origin (`Limits`: at most
+`max_connections` open, `max_keepalive_connections` idle, none reused after `keepalive_expiry` idle
+seconds or once the server closed it or sent something unasked), the four timeouts of a request
+(connect, write, read, pool), TLS with the client's certificate checks, and httpx's exceptions
+(`ConnectError`, `ReadTimeout`, `RemoteProtocolError`, ...), so callers cannot tell the difference. A
+request it does not speak for (HEAD, whose response has no body however it is framed, or a scheme other
+than http and https) goes to the `fallback` transport. Proxies never reach it: httpx mounts transports
+of its own for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import httptools
+import httpx2
+
+from trainer.engines.netio import HIGH_WATER, LIMITS, AsyncioTransport
+
+Key = tuple[bytes, bytes, int]
+_NO_BODY = (204, 304)
+
+
+class _Conn(asyncio.Protocol):
+    """One connection and the response it is reading, parsed as its bytes arrive."""
+
+    def __init__(self, key: Key) -> None:
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.parser: httptools.HttpResponseParser | None = None  # set while a response is awaited
+        self.status = 0
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.head = False  # the final response's status and headers are in
+        self.complete = False  # and its whole body
+        self.keep_alive = False
+        self.until_close = False  # the body ends when the server closes the connection
+        self.body: collections.deque[bytes] = collections.deque()
+        self.buffered = 0
+        self.eof = False
+        self.lost: Exception | None = None  # the socket's error, if it ended in one
+        self.error: Exception | None = None  # a response that is not HTTP/1.1
+        self.unasked = False  # bytes came while no response was awaited: never reuse
+        self.paused = False
+        self.write_paused = False
+        self.idle_since = 0.0
+        self.discarded = False  # closed for good, its place in the pool freed
+        self.close_asked = False  # the request said `Connection: close`
+        self._interim = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
+
+    # --- asyncio's callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports are not subclasses of asyncio's, only alike: no isinstance check here
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        if parser is None or self.complete:
+            self.unasked = True
+            return
+        try:
+            parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:  # nothing here asks for an upgrade
+            self.error = httpx2.RemoteProtocolError(f"the server's response is not valid HTTP/1.1: {exc}")
+        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+            self.transport.pause_reading()
+            self.paused = True
+        _wake(self._waiter)
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        _wake(self._waiter)
+        return None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.eof = True
+        self.lost = exc
+        _wake(self._waiter)
+        self.resume_writing()  # a writer waiting for room must wake and find the connection gone
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        _wake(self._drained)
+
+    # --- httptools' callbacks (a second response in the same bytes is unasked: only marked)
+
+    def on_message_begin(self) -> None:
+        if self.complete:
+            self.unasked = True
+
+    def on_status(self, reason: bytes) -> None:
+        if not self.complete:
+            self.reason += reason
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self.complete:
+            self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        assert self.parser is not None
+        if self.complete:
+            return
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # an interim response (100 Continue, 103 Early Hints): the real one follows
+            self._interim = True
+            self.headers, self.reason = [], b""
+            return
+        self.status, self.head = status, True
+        framed = any(name.lower() in (b"content-length", b"transfer-encoding") for name, _ in self.headers)
+        self.until_close = not framed and status not in _NO_BODY
+
+    def on_body(self, body: bytes) -> None:
+        if self.complete:
+            return
+        self.body.append(body)
+        self.buffered += len(body)
+
+    def on_message_complete(self) -> None:
+        if self._interim:
+            self._interim = False
+            return
+        assert self.parser is not None
+        if self.complete:
+            return
+        self.complete = True
+        self.keep_alive = self.parser.should_keep_alive() and not self.close_asked
+
+    # --- used by the transport
+
+    def expect_response(self) -> None:
+        """A request is about to go out: parse what comes back as its response."""
+        self.parser = httptools.HttpResponseParser(self)
+        self.status, self.reason, self.headers = 0, b"", []
+        self.head = self.complete = self.keep_alive = self.until_close = False
+
+    def reusable(self, now: float, expiry: float | None) -> bool:
+        transport = self.transport
+        return (transport is not None and not transport.is_closing() and not self.eof and not self.unasked
+                and self.error is None and (expiry is None or now - self.idle_since < expiry))
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until the next bytes, the end or an error arrive; TimeoutError after `timeout` seconds."""
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout, _time_out, waiter) if timeout is not None else None
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    async def drained(self, timeout: float | None) -> None:
+        """Until the socket takes writes again; TimeoutError after `timeout` seconds."""
+        self._drained = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(timeout):
+                await self._drained
+        finally:
+            self._drained = None
+
+    def take_body(self) -> bytes:
+        """What arrived of the body since the last call (one piece however many reads it took)."""
+        chunk = self.body.popleft() if len(self.body) == 1 else b"".join(self.body)
+        self.body.clear()
+        self.buffered = 0
+        if self.paused and self.transport is not None:
+            self.paused = False
+            self.transport.resume_reading()
+        return chunk
+
+    def ended_early(self, what: str) -> httpx2.TransportError:
+        """The error for a connection that ended (or broke) before `what` was in."""
+        if self.lost is not None:
+            return httpx2.ReadError(str(self.lost) or type(self.lost).__name__)
+        return httpx2.RemoteProtocolError(f"the server closed the connection before {what}")
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def _wake(waiter: asyncio.Future[None] | None) -> None:
+    if waiter is not None and not waiter.done():
+        waiter.set_result(None)
+
+
+def _time_out(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_exception(TimeoutError("timed out"))
+
+
+class H1Transport(httpx2.AsyncBaseTransport):
+    """httpx's transport for HTTP/1.1 on httptools (see the module's docstring). One event loop only."""
+
+    def __init__(self, verify: ssl.SSLContext | str | bool = True, limits: httpx2.Limits = LIMITS,
+                 fallback: httpx2.AsyncBaseTransport | None = None) -> None:
+        self._ssl = httpx2.create_ssl_context(verify=verify)
+        self._max_idle = limits.max_keepalive_connections
+        self._expiry = limits.keepalive_expiry
+        self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections is not None else None
+        self._idle: dict[Key, list[_Conn]] = {}
+        self._idle_count = 0
+        self._fallback = fallback if fallback is not None else AsyncioTransport(verify=verify, limits=limits)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        url = request.url
+        if request.method == "HEAD" or url.scheme not in ("http", "https"):
+            return await self._fallback.handle_async_request(request)
+        timeouts = request.extensions.get("timeout", {})
+        conn = await self._connection(url, timeouts)
+        try:
+            await _send(conn, request, timeouts.get("write"))
+            read_timeout = timeouts.get("read")
+            while not conn.head:
+                if conn.error is not None:
+                    raise conn.error
+                if conn.eof:
+                    raise conn.ended_early("it sent a response")
+                try:
+                    await conn.wait(read_timeout)
+                except TimeoutError:
+                    raise httpx2.ReadTimeout("timed out waiting for the response") from None
+        except BaseException:
+            self._discard(conn)
+            raise
+        return httpx2.Response(conn.status, headers=conn.headers, stream=_Body(self, conn, read_timeout),
+                               extensions={"http_version": b"HTTP/1.1", "reason_phrase": conn.reason})
+
+    async def _connection(self, url: httpx2.URL, timeouts: dict[str, Any]) -> _Conn:
+        """A pooled connection to the URL's origin that is still good, or a new one."""
+        port = url.port or (443 if url.scheme == "https" else 80)
+        key = (url.raw_scheme, url.raw_host, port)
+        loop = asyncio.get_running_loop()
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            self._idle_count -= 1
+            if conn.reusable(loop.time(), self._expiry):
+                conn.expect_response()
+                return conn
+            self._discard(conn)
+        if self._slots is not None:
+            try:
+                async with asyncio.timeout(timeouts.get("pool")):
+                    await self._slots.acquire()
+            except TimeoutError:
+                raise httpx2.PoolTimeout("no connection came free in time") from None
+        try:
+            return await self._connect(loop, key, url.host, port, timeouts.get("connect"))
+        except BaseException:
+            if self._slots is not None:
+                self._slots.release()
+            raise
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, key: Key, host: str, port: int,
+                       timeout: float | None) -> _Conn:
+        tls = self._ssl if key[0] == b"https" else None
+        try:
+            async with asyncio.timeout(timeout):
+                _, conn = await loop.create_connection(lambda: _Conn(key), host, port, ssl=tls,
+                                                       server_hostname=host if tls is not None else None)
+        except TimeoutError:
+            raise httpx2.ConnectTimeout(f"no connection to {host}:{port} in time") from None
+        except (OSError, ssl.SSLError) as exc:
+            raise httpx2.ConnectError(str(exc) or type(exc).__name__) from exc
+        conn.expect_response()
+        return conn
+
+    def _release(self, conn: _Conn) -> None:
+        """A response read to its end: its connection goes back to the pool if the server keeps it open."""
+        if not (conn.keep_alive and conn.reusable(0.0, None)) or (
+                self._max_idle is not None and self._idle_count >= self._max_idle):
+            self._discard(conn)
+            return
+        conn.parser = None
+        conn.idle_since = asyncio.get_running_loop().time()
+        self._idle.setdefault(conn.key, []).append(conn)
+        self._idle_count += 1
+
+    def _discard(self, conn: _Conn) -> None:
+        """Close a connection for good and free its place (once)."""
+        if conn.discarded:
+            return
+        conn.discarded = True
+        conn.parser = None
+        conn.close()
+        if self._slots is not None:
+            self._slots.release()
+
+    async def aclose(self) -> None:
+        for conns in self._idle.values():
+            for conn in conns:
+                self._discard(conn)
+        self._idle.clear()
+        self._idle_count = 0
+        await self._fallback.aclose()
+
+
+async def _send(conn: _Conn, request: httpx2.Request, timeout: float | None) -> None:
+    """Write the request: its head and body in one write when the body is already in memory."""
+    url = request.url
+    conn.close_asked = request.headers.get("connection", "").lower() == "close"
+    head = bytearray(b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path))
+    for name, value in request.headers.raw:
+        head += b"%s: %s\r\n" % (name, value)
+    head += b"\r\n"
+    try:
+        await _write(conn, bytes(head) + request.content, timeout)
+    except httpx2.RequestNotRead:  # a streamed body
+        await _write(conn, bytes(head), timeout)
+        chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
+        async for piece in cast(AsyncIterator[bytes], request.stream):
+            if piece:
+                await _write(conn, b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece, timeout)
+        if chunked:
+            await _write(conn, b"0\r\n\r\n", timeout)
+
+
+async def _write(conn: _Conn, data: bytes, timeout: float | None) -> None:
+    transport = conn.transport
+    if transport is None or transport.is_closing():
+        raise conn.ended_early("the request was sent") if conn.eof else httpx2.WriteError("the connection is closed")
+    transport.write(data)
+    if conn.write_paused:
+        try:
+            await conn.drained(timeout)
+        except TimeoutError:
+            raise httpx2.WriteTimeout("timed out sending the request") from None
+
+
+class _Body(httpx2.AsyncByteStream):
+    """A response's body as it arrives; its connection goes back to the pool once the body is all read."""
+
+    def __init__(self, owner: H1Transport, conn: _Conn, timeout: float | None) -> None:
+        self._owner = owner
+        self._conn = conn
+        self._timeout = timeout
+        self._done = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        conn = self._conn
+        while True:
+            if conn.body:
+                yield conn.take_body()
+                continue
+            if conn.complete:
+                break
+            if conn.error is not None:
+                raise conn.error
+            if conn.eof:
+                if conn.until_close and conn.lost is None:
+                    break  # a body without a length ends with the connection
+                raise conn.ended_early("the whole body was sent")
+            try:
+                await conn.wait(self._timeout)
+            except TimeoutError:
+                raise httpx2.ReadTimeout("timed out reading the response") from None
+        self._finish(complete=True)
+
+    async def aclose(self) -> None:
+        self._finish(complete=False)
+
+    def _finish(self, complete: bool) -> None:
+        if self._done:
+            return
+        self._done = True
+        if complete and self._conn.complete:
+            self._owner._release(self._conn)
+        else:  # left unread (the reader stopped, or the body ended with the connection): not reusable
+            self._owner._discard(self._conn)
+
+
+def async_http_client() -> httpx2.AsyncClient:
+    """The HTTP client for `openai.AsyncOpenAI`: the openai defaults, on `H1Transport`."""
+    import openai
+
+    return openai.DefaultAsyncHttpxClient(transport=H1Transport())
