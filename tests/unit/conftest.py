@@ -7,10 +7,12 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
+MakeTransport = Callable[..., Any]
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
@@ -34,3 +36,16 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
     return cert, key
+
+
+@pytest.fixture(params=["netio", "h1"])
+def make_transport(request: pytest.FixtureRequest) -> MakeTransport:
+    """Both of the model client's transports, for what they must do alike: httpx's own on the netio backend
+    (`AsyncioTransport`, the fallback) and the httptools one (`H1Transport`, what the engine uses)."""
+    if request.param == "h1":
+        from trainer.engines.h1 import H1Transport
+
+        return H1Transport
+    from trainer.engines.netio import AsyncioTransport
+
+    return AsyncioTransport

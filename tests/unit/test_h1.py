@@ -9,17 +9,14 @@ an interim 100 response, a streamed request body, TLS, and what it hands to its 
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx2
 import pytest
 
 from tests.unit.conftest import LoopFactory
-from tests.unit.test_netio import Handler, _read_request, _response, _run, _serve
+from tests.unit.test_netio import Handler, _read_request, _response, _run, _serve, echo
 from trainer.engines.h1 import H1Transport, async_http_client
-from trainer.engines.netio import HIGH_WATER
 
 
 class Counted:
@@ -34,28 +31,8 @@ class Counted:
         await self.handler(reader, writer)
 
 
-async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Answers each request on the connection: `stream` as three chunks 20 ms apart, anything else echoed."""
-    while True:
-        try:
-            body = await _read_request(reader)
-        except asyncio.IncompleteReadError:
-            break
-        if body == b"stream":
-            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            for word in (b"one ", b"two ", b"three"):
-                writer.write(f"{len(word):x}\r\n".encode() + word + b"\r\n")
-                await writer.drain()
-                await asyncio.sleep(0.02)
-            writer.write(b"0\r\n\r\n")
-        else:
-            writer.write(_response(b"echo:" + body, "X-Seen: yes\r\n"))
-        await writer.drain()
-    writer.close()
-
-
 def test_whole_and_streamed_bodies_on_one_kept_alive_connection(loop_factory: LoopFactory) -> None:
-    served = Counted(_echo)
+    served = Counted(echo)
 
     async def main() -> None:
         server, port = await _serve(served)
@@ -139,62 +116,18 @@ def test_an_interim_response_is_skipped_for_the_real_one(loop_factory: LoopFacto
     _run(loop_factory, main)
 
 
-@pytest.mark.parametrize("answer", [
-    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",  # a body cut short
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",  # a chunked body cut short
-    b"",  # closed without an answer
-    b"SPDY/9 what\r\n\r\n",  # not HTTP/1.1
-])
-def test_a_broken_response_is_a_protocol_error(loop_factory: LoopFactory, answer: bytes) -> None:
+def test_a_response_that_never_comes_is_a_read_timeout(loop_factory: LoopFactory) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
-        writer.write(answer)
-        await writer.drain()
-        writer.close()
-
-    async def main() -> None:
-        server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
-            with pytest.raises(httpx2.RemoteProtocolError):
-                await client.get(f"http://127.0.0.1:{port}/")
-
-    _run(loop_factory, main)
-
-
-def test_waits_that_last_too_long_are_read_timeouts(loop_factory: LoopFactory) -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        body = await _read_request(reader)
-        if body == b"mid-body":
-            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
-            await writer.drain()
         await asyncio.sleep(5)
         writer.close()
 
     async def main() -> None:
         server, port = await _serve(handler)
         async with server, httpx2.AsyncClient(transport=H1Transport(), timeout=0.3) as client:
-            with pytest.raises(httpx2.ReadTimeout):
+            with pytest.raises(httpx2.ReadTimeout):  # mid-body: tests/unit/test_netio.py, both transports
                 await client.post(f"http://127.0.0.1:{port}/", content=b"no answer")
-            async with client.stream("POST", f"http://127.0.0.1:{port}/", content=b"mid-body") as streamed:
-                pieces = streamed.aiter_raw()
-                assert await anext(pieces) == b"first"
-                with pytest.raises(httpx2.ReadTimeout):
-                    await anext(pieces)
         server.close()
-
-    _run(loop_factory, main)
-
-
-def test_a_refused_connection_is_a_connect_error(loop_factory: LoopFactory) -> None:
-    async def main() -> None:
-        server, port = await _serve(_echo)
-        server.close()
-        await server.wait_closed()
-        transport = H1Transport(limits=httpx2.Limits(max_connections=1))
-        async with httpx2.AsyncClient(transport=transport) as client:
-            for _ in range(2):  # the failed attempt gave its place back
-                with pytest.raises(httpx2.ConnectError):
-                    await client.get(f"http://127.0.0.1:{port}/")
 
     _run(loop_factory, main)
 
@@ -225,7 +158,7 @@ def test_connections_the_server_closed_or_spoke_on_unasked_are_not_reused(loop_f
 
 
 def test_idle_connections_expire_and_a_body_left_unread_closes_its_connection(loop_factory: LoopFactory) -> None:
-    served = Counted(_echo)
+    served = Counted(echo)
 
     async def main() -> None:
         server, port = await _serve(served)
@@ -244,7 +177,7 @@ def test_idle_connections_expire_and_a_body_left_unread_closes_its_connection(lo
 
 
 def test_a_request_that_asked_to_close_does_not_leave_its_connection_pooled(loop_factory: LoopFactory) -> None:
-    served = Counted(_echo)  # keeps every connection open whatever the request said
+    served = Counted(echo)  # keeps every connection open whatever the request said
 
     async def main() -> None:
         server, port = await _serve(served)
@@ -259,7 +192,7 @@ def test_a_request_that_asked_to_close_does_not_leave_its_connection_pooled(loop
 
 def test_no_more_connections_than_the_limit_and_a_pool_timeout(loop_factory: LoopFactory) -> None:
     async def main() -> None:
-        server, port = await _serve(_echo)
+        server, port = await _serve(echo)
         limits = httpx2.Limits(max_connections=1)
         url = f"http://127.0.0.1:{port}/"
         async with server, httpx2.AsyncClient(transport=H1Transport(limits=limits),
@@ -269,49 +202,6 @@ def test_no_more_connections_than_the_limit_and_a_pool_timeout(loop_factory: Loo
                     await client.post(url, content=b"waits")
                 assert b"".join([piece async for piece in streamed.aiter_raw()]) == b"one two three"
             assert (await client.post(url, content=b"now")).content == b"echo:now"
-
-    _run(loop_factory, main)
-
-
-def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFactory) -> None:
-    size = 3 * HIGH_WATER + 12345
-    payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        writer.write(_response(payload))
-        await writer.drain()
-        writer.close()
-
-    async def main() -> None:
-        server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=H1Transport()) as client:
-            async with client.stream("GET", f"http://127.0.0.1:{port}/") as streamed:
-                got = bytearray()
-                async for piece in streamed.aiter_raw():
-                    got += piece
-                    await asyncio.sleep(0.001)  # a slow reader: the socket is paused and resumed meanwhile
-            assert bytes(got) == payload
-
-    _run(loop_factory, main)
-
-
-def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
-                                                     certificate: tuple[Path, Path]) -> None:
-    cert, key = certificate
-
-    async def main() -> None:
-        served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        served.load_cert_chain(cert, key)
-        server, port = await _serve(_echo, served)
-        trusted = ssl.create_default_context(cafile=str(cert))
-        async with server:
-            async with httpx2.AsyncClient(transport=H1Transport(verify=trusted)) as client:
-                res = await client.post(f"https://127.0.0.1:{port}/", content=b"secret")
-                assert res.content == b"echo:secret"
-            async with httpx2.AsyncClient(transport=H1Transport()) as client:  # the system's CAs only
-                with pytest.raises(httpx2.ConnectError):
-                    await client.get(f"https://127.0.0.1:{port}/")
 
     _run(loop_factory, main)
 

@@ -17,7 +17,7 @@ import httpcore2
 import httpx2
 import pytest
 
-from tests.unit.conftest import LoopFactory
+from tests.unit.conftest import LoopFactory, MakeTransport
 from tests.unit.test_llm_async import in_fresh_thread
 from trainer.engines.netio import HIGH_WATER, AsyncioBackend, AsyncioTransport
 
@@ -53,27 +53,29 @@ def _run(loop_factory: LoopFactory, main: Callable[[], Awaitable[None]]) -> None
     in_fresh_thread(in_loop)
 
 
-def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies(loop_factory: LoopFactory) -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            try:
-                body = await _read_request(reader)
-            except asyncio.IncompleteReadError:
-                break
-            if body == b"stream":
-                writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-                for word in (b"one ", b"two ", b"three"):
-                    writer.write(f"{len(word):x}\r\n".encode() + word + b"\r\n")
-                    await writer.drain()
-                    await asyncio.sleep(0.02)
-                writer.write(b"0\r\n\r\n")
-            else:
-                writer.write(_response(b"echo:" + body))
-            await writer.drain()
-        writer.close()
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers each request on the connection: `stream` as three chunks 20 ms apart, anything else echoed."""
+    while True:
+        try:
+            body = await _read_request(reader)
+        except asyncio.IncompleteReadError:
+            break
+        if body == b"stream":
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            for word in (b"one ", b"two ", b"three"):
+                writer.write(f"{len(word):x}\r\n".encode() + word + b"\r\n")
+                await writer.drain()
+                await asyncio.sleep(0.02)
+            writer.write(b"0\r\n\r\n")
+        else:
+            writer.write(_response(b"echo:" + body, "X-Seen: yes\r\n"))
+        await writer.drain()
+    writer.close()
 
+
+def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies(loop_factory: LoopFactory) -> None:
     async def main() -> None:
-        server, port = await _serve(handler)
+        server, port = await _serve(echo)
         transport = AsyncioTransport()
         assert isinstance(transport._pool._network_backend, AsyncioBackend)  # type: ignore[union-attr]
         async with server, httpx2.AsyncClient(transport=transport, base_url=f"http://127.0.0.1:{port}") as client:
@@ -90,7 +92,7 @@ def test_transport_uses_the_asyncio_backend_for_whole_and_streamed_bodies(loop_f
     _run(loop_factory, main)
 
 
-def test_a_read_that_waits_too_long_is_a_read_timeout(loop_factory: LoopFactory) -> None:
+def test_a_read_that_waits_too_long_is_a_read_timeout(loop_factory: LoopFactory, make_transport: MakeTransport) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n")
@@ -100,7 +102,7 @@ def test_a_read_that_waits_too_long_is_a_read_timeout(loop_factory: LoopFactory)
 
     async def main() -> None:
         server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=AsyncioTransport(), timeout=0.3) as client, \
+        async with server, httpx2.AsyncClient(transport=make_transport(), timeout=0.3) as client, \
                 client.stream("GET", f"http://127.0.0.1:{port}/") as streamed:
             pieces = streamed.aiter_raw()
             assert await anext(pieces) == b"first"
@@ -110,12 +112,13 @@ def test_a_read_that_waits_too_long_is_a_read_timeout(loop_factory: LoopFactory)
     _run(loop_factory, main)
 
 
-def test_a_refused_connection_is_a_connect_error(loop_factory: LoopFactory, tmp_path: Path) -> None:
+def test_a_refused_connection_is_a_connect_error(loop_factory: LoopFactory,
+                                                 make_transport: MakeTransport, tmp_path: Path) -> None:
     async def main() -> None:
         server, port = await _serve(lambda _r, w: _close(w))
         server.close()
         await server.wait_closed()
-        async with httpx2.AsyncClient(transport=AsyncioTransport()) as client:
+        async with httpx2.AsyncClient(transport=make_transport()) as client:
             with pytest.raises(httpx2.ConnectError):
                 await client.get(f"http://127.0.0.1:{port}/")
         with pytest.raises(httpcore2.ConnectError):
@@ -128,23 +131,31 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
-def test_a_body_cut_short_is_an_error_not_a_shorter_body(loop_factory: LoopFactory) -> None:
+@pytest.mark.parametrize("answer", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this",  # a body cut short: an error, not a shorter body
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n",  # a chunked body cut short
+    b"",  # closed without an answer
+    b"SPDY/9 what\r\n\r\n",  # not HTTP/1.1
+])
+def test_a_broken_response_is_a_protocol_error(loop_factory: LoopFactory, make_transport: MakeTransport,
+                                               answer: bytes) -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+        writer.write(answer)
         await writer.drain()
         writer.close()
 
     async def main() -> None:
         server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=AsyncioTransport()) as client:
+        async with server, httpx2.AsyncClient(transport=make_transport()) as client:
             with pytest.raises(httpx2.RemoteProtocolError):
                 await client.get(f"http://127.0.0.1:{port}/")
 
     _run(loop_factory, main)
 
 
-def test_a_pooled_connection_the_server_closed_is_not_reused(loop_factory: LoopFactory) -> None:
+def test_a_pooled_connection_the_server_closed_is_not_reused(loop_factory: LoopFactory,
+                                                             make_transport: MakeTransport) -> None:
     opened = 0
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -157,7 +168,7 @@ def test_a_pooled_connection_the_server_closed_is_not_reused(loop_factory: LoopF
 
     async def main() -> None:
         server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=AsyncioTransport()) as client:
+        async with server, httpx2.AsyncClient(transport=make_transport()) as client:
             for _ in range(3):
                 res = await client.get(f"http://127.0.0.1:{port}/")
                 assert res.content == b"bye"
@@ -167,7 +178,8 @@ def test_a_pooled_connection_the_server_closed_is_not_reused(loop_factory: LoopF
     _run(loop_factory, main)
 
 
-def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFactory) -> None:
+def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFactory,
+                                                           make_transport: MakeTransport) -> None:
     size = 3 * HIGH_WATER + 12345
     payload = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
 
@@ -179,7 +191,7 @@ def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFac
 
     async def main() -> None:
         server, port = await _serve(handler)
-        async with server, httpx2.AsyncClient(transport=AsyncioTransport()) as client:
+        async with server, httpx2.AsyncClient(transport=make_transport()) as client:
             async with client.stream("GET", f"http://127.0.0.1:{port}/") as streamed:
                 got = bytearray()
                 async for piece in streamed.aiter_raw():
@@ -190,7 +202,7 @@ def test_a_body_larger_than_the_buffer_limit_arrives_whole(loop_factory: LoopFac
     _run(loop_factory, main)
 
 
-def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
+def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory, make_transport: MakeTransport,
                                                      certificate: tuple[Path, Path]) -> None:
     cert, key = certificate
 
@@ -206,11 +218,12 @@ def test_tls_to_a_server_whose_certificate_is_trusted(loop_factory: LoopFactory,
         server, port = await _serve(handler, served)
         trusted = ssl.create_default_context(cafile=str(cert))
         async with server:
-            async with httpx2.AsyncClient(transport=AsyncioTransport(verify=trusted)) as client:
+            async with httpx2.AsyncClient(transport=make_transport(verify=trusted)) as client:
                 res = await client.get(f"https://127.0.0.1:{port}/")
                 assert res.content == b"secret"
-                assert res.extensions["network_stream"].get_extra_info("ssl_object") is not None
-            async with httpx2.AsyncClient(transport=AsyncioTransport()) as client:  # the system's CAs only
+                if isinstance(client._transport, AsyncioTransport):
+                    assert res.extensions["network_stream"].get_extra_info("ssl_object") is not None
+            async with httpx2.AsyncClient(transport=make_transport()) as client:  # the system's CAs only
                 with pytest.raises(httpx2.ConnectError):
                     await client.get(f"https://127.0.0.1:{port}/")
 

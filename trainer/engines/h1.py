@@ -27,18 +27,19 @@ from typing import Any, cast
 import httptools
 import httpx2
 
-from trainer.engines.netio import HIGH_WATER, LIMITS, AsyncioTransport
+from trainer.engines.netio import HIGH_WATER, LIMITS, AsyncioTransport, SocketProtocol, wake
 
 Key = tuple[bytes, bytes, int]
 _NO_BODY = (204, 304)
 
 
-class _Conn(asyncio.Protocol):
-    """One connection and the response it is reading, parsed as its bytes arrive."""
+class _Conn(SocketProtocol):
+    """One connection and the response it is reading, parsed as its bytes arrive (netio's protocol for the
+    rest: the end of the stream, the socket's error in `error`, room to write; `body` instead of `chunks`)."""
 
     def __init__(self, key: Key) -> None:
+        super().__init__()
         self.key = key
-        self.transport: asyncio.Transport | None = None
         self.parser: httptools.HttpResponseParser | None = None  # set while a response is awaited
         self.status = 0
         self.reason = b""
@@ -48,25 +49,12 @@ class _Conn(asyncio.Protocol):
         self.keep_alive = False
         self.until_close = False  # the body ends when the server closes the connection
         self.body: collections.deque[bytes] = collections.deque()
-        self.buffered = 0
-        self.eof = False
-        self.lost: Exception | None = None  # the socket's error, if it ended in one
-        self.error: Exception | None = None  # a response that is not HTTP/1.1
+        self.invalid: Exception | None = None  # a response that is not HTTP/1.1
         self.unasked = False  # bytes came while no response was awaited: never reuse
-        self.paused = False
-        self.write_paused = False
         self.idle_since = 0.0
         self.discarded = False  # closed for good, its place in the pool freed
         self.close_asked = False  # the request said `Connection: close`
         self._interim = False
-        self._waiter: asyncio.Future[None] | None = None
-        self._drained: asyncio.Future[None] | None = None
-
-    # --- asyncio's callbacks
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not subclasses of asyncio's, only alike: no isinstance check here
-        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         parser = self.parser
@@ -76,29 +64,11 @@ class _Conn(asyncio.Protocol):
         try:
             parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:  # nothing here asks for an upgrade
-            self.error = httpx2.RemoteProtocolError(f"the server's response is not valid HTTP/1.1: {exc}")
-        if self.buffered > HIGH_WATER and not self.paused and self.transport is not None:
+            self.invalid = httpx2.RemoteProtocolError(f"the server's response is not valid HTTP/1.1: {exc}")
+        if self.buffered > HIGH_WATER and not self.paused_reading and self.transport is not None:
             self.transport.pause_reading()
-            self.paused = True
-        _wake(self._waiter)
-
-    def eof_received(self) -> bool | None:
-        self.eof = True
-        _wake(self._waiter)
-        return None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.eof = True
-        self.lost = exc
-        _wake(self._waiter)
-        self.resume_writing()  # a writer waiting for room must wake and find the connection gone
-
-    def pause_writing(self) -> None:
-        self.write_paused = True
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        _wake(self._drained)
+            self.paused_reading = True
+        wake(self._reader)
 
     # --- httptools' callbacks (a second response in the same bytes is unasked: only marked)
 
@@ -154,58 +124,31 @@ class _Conn(asyncio.Protocol):
     def reusable(self, now: float, expiry: float | None) -> bool:
         transport = self.transport
         return (transport is not None and not transport.is_closing() and not self.eof and not self.unasked
-                and self.error is None and (expiry is None or now - self.idle_since < expiry))
+                and self.invalid is None and (expiry is None or now - self.idle_since < expiry))
 
     async def wait(self, timeout: float | None) -> None:
         """Until the next bytes, the end or an error arrive; TimeoutError after `timeout` seconds."""
-        loop = asyncio.get_running_loop()
-        waiter = self._waiter = loop.create_future()
-        timer = loop.call_later(timeout, _time_out, waiter) if timeout is not None else None
-        try:
-            await waiter
-        finally:
-            self._waiter = None
-            if timer is not None:
-                timer.cancel()
-
-    async def drained(self, timeout: float | None) -> None:
-        """Until the socket takes writes again; TimeoutError after `timeout` seconds."""
-        self._drained = asyncio.get_running_loop().create_future()
-        try:
-            async with asyncio.timeout(timeout):
-                await self._drained
-        finally:
-            self._drained = None
+        await self.woken(asyncio.get_running_loop().time() + timeout if timeout is not None else None)
 
     def take_body(self) -> bytes:
         """What arrived of the body since the last call (one piece however many reads it took)."""
         chunk = self.body.popleft() if len(self.body) == 1 else b"".join(self.body)
         self.body.clear()
         self.buffered = 0
-        if self.paused and self.transport is not None:
-            self.paused = False
+        if self.paused_reading and self.transport is not None:
+            self.paused_reading = False
             self.transport.resume_reading()
         return chunk
 
     def ended_early(self, what: str) -> httpx2.TransportError:
         """The error for a connection that ended (or broke) before `what` was in."""
-        if self.lost is not None:
-            return httpx2.ReadError(str(self.lost) or type(self.lost).__name__)
+        if self.error is not None:
+            return httpx2.ReadError(str(self.error) or type(self.error).__name__)
         return httpx2.RemoteProtocolError(f"the server closed the connection before {what}")
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
-
-
-def _wake(waiter: asyncio.Future[None] | None) -> None:
-    if waiter is not None and not waiter.done():
-        waiter.set_result(None)
-
-
-def _time_out(waiter: asyncio.Future[None]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError("timed out"))
 
 
 class H1Transport(httpx2.AsyncBaseTransport):
@@ -231,8 +174,8 @@ class H1Transport(httpx2.AsyncBaseTransport):
             await _send(conn, request, timeouts.get("write"))
             read_timeout = timeouts.get("read")
             while not conn.head:
-                if conn.error is not None:
-                    raise conn.error
+                if conn.invalid is not None:
+                    raise conn.invalid
                 if conn.eof:
                     raise conn.ended_early("it sent a response")
                 try:
@@ -342,7 +285,8 @@ async def _write(conn: _Conn, data: bytes, timeout: float | None) -> None:
     transport.write(data)
     if conn.write_paused:
         try:
-            await conn.drained(timeout)
+            async with asyncio.timeout(timeout):
+                await conn.wait_drained()
         except TimeoutError:
             raise httpx2.WriteTimeout("timed out sending the request") from None
 
@@ -364,10 +308,10 @@ class _Body(httpx2.AsyncByteStream):
                 continue
             if conn.complete:
                 break
-            if conn.error is not None:
-                raise conn.error
+            if conn.invalid is not None:
+                raise conn.invalid
             if conn.eof:
-                if conn.until_close and conn.lost is None:
+                if conn.until_close and conn.error is None:
                     break  # a body without a length ends with the connection
                 raise conn.ended_early("the whole body was sent")
             try:

@@ -27,7 +27,7 @@ from httpcore2 import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 HIGH_WATER = 1 << 20
 
 
-class _Protocol(asyncio.Protocol):
+class SocketProtocol(asyncio.Protocol):
     """Buffers what arrives; wakes the one reader waiting; pauses the socket when too much is unread."""
 
     def __init__(self) -> None:
@@ -51,17 +51,17 @@ class _Protocol(asyncio.Protocol):
         if self.buffered > HIGH_WATER and self.transport is not None and not self.paused_reading:
             self.transport.pause_reading()
             self.paused_reading = True
-        _resolve(self._reader)
+        wake(self._reader)
 
     def eof_received(self) -> bool | None:
         self.eof = True
-        _resolve(self._reader)
+        wake(self._reader)
         return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.eof = True
         self.error = exc
-        _resolve(self._reader)
+        wake(self._reader)
         self.resume_writing()  # a writer waiting for room must wake and find the connection gone
 
     def pause_writing(self) -> None:
@@ -69,7 +69,7 @@ class _Protocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.write_paused = False
-        _resolve(self._drained)
+        wake(self._drained)
 
     async def readable(self, timeout: float | None) -> None:
         """Wait until bytes, the end of the stream or an error arrive; TimeoutError after `timeout` s.
@@ -81,14 +81,20 @@ class _Protocol(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout is not None else None
         while not self.chunks and not self.eof:
-            waiter = self._reader = loop.create_future()
-            timer = loop.call_at(deadline, _time_out, waiter) if deadline is not None else None
-            try:
-                await waiter
-            finally:
-                self._reader = None
-                if timer is not None:
-                    timer.cancel()
+            await self.woken(deadline)
+
+    async def woken(self, deadline: float | None) -> None:
+        """Until a callback above wakes the reader (bytes, the end, an error); TimeoutError at `deadline`
+        (the loop's time)."""
+        loop = asyncio.get_running_loop()
+        waiter = self._reader = loop.create_future()
+        timer = loop.call_at(deadline, time_out, waiter) if deadline is not None else None
+        try:
+            await waiter
+        finally:
+            self._reader = None
+            if timer is not None:
+                timer.cancel()
 
     async def wait_drained(self) -> None:
         await self._until("_drained")
@@ -102,12 +108,12 @@ class _Protocol(asyncio.Protocol):
             setattr(self, slot, None)
 
 
-def _time_out(waiter: asyncio.Future[None]) -> None:
+def time_out(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_exception(TimeoutError("timed out"))
 
 
-def _resolve(waiter: asyncio.Future[None] | None) -> None:
+def wake(waiter: asyncio.Future[None] | None) -> None:
     """Wake whoever waits on `waiter` (if anyone does, and it was not woken already)."""
     if waiter is not None and not waiter.done():
         waiter.set_result(None)
@@ -127,7 +133,7 @@ def _mapped(timeout_error: type[Exception], os_error: type[Exception]) -> Iterat
 class AsyncioStream(AsyncNetworkStream):
     """One connection: a transport and the protocol buffering its bytes."""
 
-    def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
+    def __init__(self, transport: asyncio.Transport, protocol: SocketProtocol) -> None:
         self._transport = transport
         self._protocol = protocol
         # read now: a TLS transport answers nothing once it is closed
@@ -212,7 +218,7 @@ class AsyncioBackend(AsyncNetworkBackend):
         local = (local_address, 0) if local_address else None
         with _mapped(httpcore2.ConnectTimeout, httpcore2.ConnectError):
             async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_connection(_Protocol, host, port, local_addr=local)
+                transport, protocol = await loop.create_connection(SocketProtocol, host, port, local_addr=local)
         return self._opened(transport, protocol, socket_options)
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
@@ -220,11 +226,11 @@ class AsyncioBackend(AsyncNetworkBackend):
         loop = asyncio.get_running_loop()
         with _mapped(httpcore2.ConnectTimeout, httpcore2.ConnectError):
             async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_Protocol, path)
+                transport, protocol = await loop.create_unix_connection(SocketProtocol, path)
         return self._opened(transport, protocol, socket_options)
 
     @staticmethod
-    def _opened(transport: asyncio.Transport, protocol: _Protocol,
+    def _opened(transport: asyncio.Transport, protocol: SocketProtocol,
                 socket_options: Iterable[SOCKET_OPTION] | None) -> AsyncioStream:
         sock: socket.socket | None = transport.get_extra_info("socket")
         if sock is not None:
