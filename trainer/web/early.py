@@ -14,6 +14,7 @@ the request (`cancel`) and nothing the model said is shown or stored.
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
@@ -36,6 +37,33 @@ class _Failed:
 _END = object()
 
 
+class _Channel:
+    """The pump's items for the one reader, in order: a deque and the reader's future. An `asyncio.Queue`
+    does the same with a count of unfinished tasks, an event and lists of waiting getters and putters,
+    for every token of every reply."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: collections.deque[object] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, item: object) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def get(self) -> object:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
 class EarlyReply:
     """One turn's reply, spoken by `speak` in a task on `loop` and read later with `pieces()`.
 
@@ -48,7 +76,7 @@ class EarlyReply:
     def __init__(self, loop: asyncio.AbstractEventLoop, speak: Speak) -> None:
         self._loop = loop
         self._speak = speak
-        self._items: asyncio.Queue[object] = asyncio.Queue()  # bound to the loop on first use there
+        self._items = _Channel()
         self._task: asyncio.Task[None] | None = None
         self._withdrawn = False
         self.started = False
@@ -79,11 +107,11 @@ class EarlyReply:
     async def _pump(self, request: VoiceRequest) -> None:
         try:
             async for item in self._speak(request):
-                self._items.put_nowait(item)
+                self._items.put(item)
         except Exception as exc:  # handed to the reader, who meets it where `speak` would have raised it
-            self._items.put_nowait(_Failed(exc))
+            self._items.put(_Failed(exc))
             return
-        self._items.put_nowait(_END)
+        self._items.put(_END)
 
     async def pieces(self) -> AsyncGenerator[Piece, None]:
         """What `speak` yields, in order, as it comes. Closing this (the browser left) stops the model and
