@@ -162,3 +162,37 @@ def test_the_response_closes_a_reply_whose_body_was_never_read() -> None:
 
     run(browser_gone, speaker)
     assert speaker.asked == 1 and speaker.closed_early and not speaker.finished
+
+
+def test_words_read_before_the_reader_came_are_given_at_once_then_the_reader_reads_on_itself() -> None:
+    speaker = Speaker(["one ", "two ", "three "], pause_s=0.15)
+
+    async def late_reader(early: EarlyReply) -> list[tuple[Piece, int]]:
+        await asyncio.sleep(0.2)  # "one " was read; the task is waiting for "two "
+        got = []
+        async for piece in early.pieces():
+            got.append((piece, len(speaker.said)))
+            assert early._task is not None
+            if piece == "three ":
+                assert early._task.done(), "the task stopped after its step in flight; the reader read on"
+        return got
+
+    got = run(late_reader, speaker)
+    assert got[0] == ("one ", 1), "the word already read came at once, not after the model's next word"
+    assert [piece for piece, _ in got] == ["one ", "two ", "three "]
+    assert speaker.asked == 1 and speaker.finished and not speaker.closed_early
+
+
+def test_a_reader_that_leaves_after_taking_over_closes_the_speaker() -> None:
+    speaker = Speaker(["one ", "two ", "three ", "four "], pause_s=0.05)
+
+    async def read_two(early: EarlyReply) -> list[Piece]:
+        pieces = early.pieces()
+        got = [await pieces.__anext__(), await pieces.__anext__()]
+        assert early._task is not None and early._task.done()
+        await pieces.aclose()  # the browser left while the reader held the stream
+        assert speaker.closed_early
+        return got
+
+    assert run(read_two, speaker) == ["one ", "two "]
+    assert not speaker.finished

@@ -17,6 +17,7 @@ import pytest
 from tests.unit.conftest import LoopFactory
 from tests.unit.test_netio import Handler, _read_request, _response, _run, _serve, echo
 from trainer.engines.h1 import H1Transport, async_http_client
+from trainer.engines.netio import AsyncioTransport
 
 
 class Counted:
@@ -228,5 +229,24 @@ def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFac
             assert client.follow_redirects is True
             assert client.timeout.connect == 5.0
             assert isinstance(client._transport, H1Transport)
+
+    _run(loop_factory, main)
+
+
+def test_a_head_request_goes_to_the_netio_transport_made_when_first_needed(loop_factory: LoopFactory) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n")  # a HEAD's answer: the length, no body
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        server, port = await _serve(handler)
+        transport = H1Transport()
+        assert transport._fallback is None
+        async with server, httpx2.AsyncClient(transport=transport) as client:
+            res = await client.head(f"http://127.0.0.1:{port}/")
+            assert (res.status_code, res.headers["content-length"], res.content) == (200, "42", b"")
+            assert isinstance(transport._fallback, AsyncioTransport)
 
     _run(loop_factory, main)

@@ -162,11 +162,14 @@ class H1Transport(httpx2.AsyncBaseTransport):
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections is not None else None
         self._idle: dict[Key, list[_Conn]] = {}
         self._idle_count = 0
-        self._fallback = fallback if fallback is not None else AsyncioTransport(verify=verify, limits=limits)
+        self._limits = limits
+        self._fallback = fallback  # made on first use: it is rarely needed, and its TLS set-up reads the CAs again
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
         if request.method == "HEAD" or url.scheme not in ("http", "https"):
+            if self._fallback is None:
+                self._fallback = AsyncioTransport(verify=self._ssl, limits=self._limits)
             return await self._fallback.handle_async_request(request)
         timeouts = request.extensions.get("timeout", {})
         conn = await self._connection(url, timeouts)
@@ -255,7 +258,8 @@ class H1Transport(httpx2.AsyncBaseTransport):
                 self._discard(conn)
         self._idle.clear()
         self._idle_count = 0
-        await self._fallback.aclose()
+        if self._fallback is not None:
+            await self._fallback.aclose()
 
 
 async def _send(conn: _Conn, request: httpx2.Request, timeout: float | None) -> None:

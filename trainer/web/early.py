@@ -38,47 +38,43 @@ _END = object()
 
 
 class _Channel:
-    """The pump's items for the one reader, in order: a deque and the reader's future. An `asyncio.Queue`
-    does the same with a count of unfinished tasks, an event and lists of waiting getters and putters,
-    for every token of every reply."""
+    """What the pump read before the reader came, in order (a reply's first words at most)."""
 
-    __slots__ = ("_items", "_waiter")
+    __slots__ = ("_items",)
 
     def __init__(self) -> None:
         self._items: collections.deque[object] = collections.deque()
-        self._waiter: asyncio.Future[None] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
 
     def put(self, item: object) -> None:
         self._items.append(item)
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
-    async def get(self) -> object:
-        while not self._items:
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+    def take(self) -> object:
         return self._items.popleft()
 
 
 class EarlyReply:
-    """One turn's reply, spoken by `speak` in a task on `loop` and read later with `pieces()`.
+    """One turn's reply, spoken by `speak` from a task on `loop` and read later with `pieces()`.
 
     `start` and `cancel` are called from the handler's worker thread and only schedule work on the loop
     (`call_soon_threadsafe`, run in the order called), so the thread never waits for a busy loop.
-    Everything else runs on the loop. The task's lifetime ends with `close()`, which the response calls
-    whatever happened to its body (`EarlyStreamingResponse`): a reply nobody reads is not left speaking.
+    Everything else runs on the loop. The task reads the reply only until its reader comes: it finishes
+    the step it is in and stops, and the reader, having taken what the task read, reads the rest itself
+    (one task and one hand-over fewer for every later word). Everything ends with `close()`, which the
+    response calls whatever happened to its body (`EarlyStreamingResponse`): a reply nobody reads is not
+    left speaking.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, speak: Speak) -> None:
         self._loop = loop
         self._speak = speak
         self._items = _Channel()
+        self._stream: AsyncIterator[Piece] | None = None
         self._task: asyncio.Task[None] | None = None
         self._withdrawn = False
+        self._reader_came = False
         self.started = False
 
     # --- from the handler's worker thread
@@ -97,46 +93,60 @@ class EarlyReply:
 
     def _begin(self, request: VoiceRequest) -> None:
         if not self._withdrawn:
-            self._task = self._loop.create_task(self._pump(request))
+            self._stream = self._speak(request)
+            self._task = self._loop.create_task(self._pump(self._stream))
 
     def _withdraw(self) -> None:
         self._withdrawn = True
         if self._task is not None:
             self._task.cancel()
 
-    async def _pump(self, request: VoiceRequest) -> None:
+    async def _pump(self, stream: AsyncIterator[Piece]) -> None:
+        """Read the reply until the reader comes (`pieces`), then leave the rest to it."""
         try:
-            async for item in self._speak(request):
+            while not self._reader_came:
+                try:
+                    item = await anext(stream)
+                except StopAsyncIteration:
+                    self._items.put(_END)
+                    return
                 self._items.put(item)
         except Exception as exc:  # handed to the reader, who meets it where `speak` would have raised it
             self._items.put(_Failed(exc))
-            return
-        self._items.put(_END)
 
     async def pieces(self) -> AsyncGenerator[Piece, None]:
         """What `speak` yields, in order, as it comes. Closing this (the browser left) stops the model and
         waits until its stream is closed, so the interrupted line can be stored next."""
+        self._reader_came = True
         try:
-            while True:
-                item = await self._items.get()
-                if item is _END:
-                    return
-                if isinstance(item, _Failed):
-                    raise item.error
-                assert isinstance(item, str | conversation.Spoken)
-                yield item
+            while True:  # first what the task read (at once, not after its step in flight), then the rest
+                while self._items:
+                    item = self._items.take()
+                    if item is _END:
+                        return
+                    if isinstance(item, _Failed):
+                        raise item.error
+                    assert isinstance(item, str | conversation.Spoken)
+                    yield item
+                if self._task is None or self._task.done():
+                    break
+                await asyncio.wait([self._task])  # its step in flight (the model's first word, say), then it stops
+            if self._stream is not None:
+                async for piece in self._stream:
+                    yield piece
         finally:
             await self.close()
 
     async def close(self) -> None:
         """Stop the model if it is still speaking and wait for its stream to close. Safe to call again."""
         self._withdrawn = True
-        task = self._task
-        if task is None or task.done():
-            return
-        task.cancel()
+        task, stream = self._task, self._stream
         with anyio.CancelScope(shield=True):
-            await asyncio.wait([task])
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task])
+            elif stream is not None and hasattr(stream, "aclose"):
+                await stream.aclose()  # read by the reader: closed where it stopped (a no-op once finished)
 
 
 class EarlyStreamingResponse(StreamingResponse):
