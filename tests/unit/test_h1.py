@@ -223,7 +223,14 @@ def test_head_requests_go_to_the_fallback(loop_factory: LoopFactory) -> None:
     _run(loop_factory, main)
 
 
-def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFactory) -> None:
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def test_the_engines_http_client_keeps_the_openai_defaults(loop_factory: LoopFactory,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
     async def main() -> None:
         async with async_http_client() as client:
             assert client.follow_redirects is True
@@ -248,5 +255,20 @@ def test_a_head_request_goes_to_the_netio_transport_made_when_first_needed(loop_
             res = await client.head(f"http://127.0.0.1:{port}/")
             assert (res.status_code, res.headers["content-length"], res.content) == (200, "42", b"")
             assert isinstance(transport._fallback, AsyncioTransport)
+
+    _run(loop_factory, main)
+
+
+def test_behind_a_proxy_the_engines_client_keeps_httpxs_transports(loop_factory: LoopFactory,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+
+    async def main() -> None:
+        async with async_http_client() as client:
+            assert not isinstance(client._transport, H1Transport)
+            mounted = {str(pattern.pattern): transport for pattern, transport in client._mounts.items()}
+            assert mounted.get("https://") is not None, "the proxy from the environment is in use"
 
     _run(loop_factory, main)

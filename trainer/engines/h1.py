@@ -12,8 +12,8 @@ seconds or once the server closed it or sent something unasked), the four timeou
 (connect, write, read, pool), TLS with the client's certificate checks, and httpx's exceptions
 (`ConnectError`, `ReadTimeout`, `RemoteProtocolError`, ...), so callers cannot tell the difference. A
 request it does not speak for (HEAD, whose response has no body however it is framed, or a scheme other
-than http and https) goes to the `fallback` transport. Proxies never reach it: httpx mounts transports
-of its own for them.
+than http and https) goes to the `fallback` transport. Behind a proxy the engine does not use it at all
+(`async_http_client`).
 """
 
 from __future__ import annotations
@@ -338,7 +338,16 @@ class _Body(httpx2.AsyncByteStream):
 
 
 def async_http_client() -> httpx2.AsyncClient:
-    """The HTTP client for `openai.AsyncOpenAI`: the openai defaults, on `H1Transport`."""
+    """The HTTP client for `openai.AsyncOpenAI`: the openai defaults, on `H1Transport`.
+
+    Unless a proxy is set in the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, as `urllib` reads them):
+    httpx honours those only for a client given no transport of its own, so behind a proxy the client
+    keeps httpx's transports, and the requests go where the proxy settings say.
+    """
+    import urllib.request
+
     import openai
 
+    if any(urllib.request.getproxies().get(scheme) for scheme in ("http", "https", "all")):
+        return openai.DefaultAsyncHttpxClient()
     return openai.DefaultAsyncHttpxClient(transport=H1Transport())

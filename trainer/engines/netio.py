@@ -5,8 +5,9 @@ a cancel scope for its timeout, turns the socket's reading on, waits, and turns 
 changes to the event loop's watch list). Streaming 40 replies at once, that was a large part of what
 reading the model cost the server. Here the socket is read all along into a buffer, as asyncio's own
 streams do; a read returns what is buffered, and only a read that must wait arms a timer. Connecting,
-TLS, timeouts and errors behave as httpcore's contract says (its `ConnectError`, `ReadTimeout`, ...);
-proxies are untouched (httpx builds its proxy transports itself).
+TLS, timeouts and errors behave as httpcore's contract says (its `ConnectError`, `ReadTimeout`, ...).
+Since round 12 of docs/benchmarks.md it is the fallback of `trainer.engines.h1` (requests that one does
+not speak for); behind a proxy neither is used (`h1.async_http_client`).
 """
 
 from __future__ import annotations
@@ -251,8 +252,7 @@ LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
 
 
 class AsyncioTransport(httpx2.AsyncHTTPTransport):
-    """httpx's own transport, its connection pool given `AsyncioBackend` (direct connections only: with
-    a proxy, httpx mounts proxy transports of its own, which keep httpcore's default backend)."""
+    """httpx's own transport, its connection pool given `AsyncioBackend` (direct connections only)."""
 
     def __init__(self, limits: httpx2.Limits = LIMITS, **kwargs: Any) -> None:
         super().__init__(limits=limits, **kwargs)
