@@ -157,8 +157,6 @@ class H1Transport(httpx2.AsyncBaseTransport):
     def __init__(self, verify: ssl.SSLContext | str | bool = True, limits: httpx2.Limits = LIMITS,
                  fallback: httpx2.AsyncBaseTransport | None = None) -> None:
         self._ssl = httpx2.create_ssl_context(verify=verify)
-        self._max_idle = limits.max_keepalive_connections
-        self._expiry = limits.keepalive_expiry
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections is not None else None
         self._idle: dict[Key, list[_Conn]] = {}
         self._idle_count = 0
@@ -200,7 +198,7 @@ class H1Transport(httpx2.AsyncBaseTransport):
         while idle:
             conn = idle.pop()
             self._idle_count -= 1
-            if conn.reusable(loop.time(), self._expiry):
+            if conn.reusable(loop.time(), self._limits.keepalive_expiry):
                 conn.expect_response()
                 return conn
             self._discard(conn)
@@ -234,7 +232,8 @@ class H1Transport(httpx2.AsyncBaseTransport):
     def _release(self, conn: _Conn) -> None:
         """A response read to its end: its connection goes back to the pool if the server keeps it open."""
         if not (conn.keep_alive and conn.reusable(0.0, None)) or (
-                self._max_idle is not None and self._idle_count >= self._max_idle):
+                self._limits.max_keepalive_connections is not None
+                and self._idle_count >= self._limits.max_keepalive_connections):
             self._discard(conn)
             return
         conn.parser = None

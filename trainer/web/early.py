@@ -37,24 +37,6 @@ class _Failed:
 _END = object()
 
 
-class _Channel:
-    """What the pump read before the reader came, in order (a reply's first words at most)."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self) -> None:
-        self._items: collections.deque[object] = collections.deque()
-
-    def __bool__(self) -> bool:
-        return bool(self._items)
-
-    def put(self, item: object) -> None:
-        self._items.append(item)
-
-    def take(self) -> object:
-        return self._items.popleft()
-
-
 class EarlyReply:
     """One turn's reply, spoken by `speak` from a task on `loop` and read later with `pieces()`.
 
@@ -70,7 +52,7 @@ class EarlyReply:
     def __init__(self, loop: asyncio.AbstractEventLoop, speak: Speak) -> None:
         self._loop = loop
         self._speak = speak
-        self._items = _Channel()
+        self._items: collections.deque[object] = collections.deque()  # what the task read before the reader came
         self._stream: AsyncIterator[Piece] | None = None
         self._task: asyncio.Task[None] | None = None
         self._withdrawn = False
@@ -108,11 +90,11 @@ class EarlyReply:
                 try:
                     item = await anext(stream)
                 except StopAsyncIteration:
-                    self._items.put(_END)
+                    self._items.append(_END)
                     return
-                self._items.put(item)
+                self._items.append(item)
         except Exception as exc:  # handed to the reader, who meets it where `speak` would have raised it
-            self._items.put(_Failed(exc))
+            self._items.append(_Failed(exc))
 
     async def pieces(self) -> AsyncGenerator[Piece, None]:
         """What `speak` yields, in order, as it comes. Closing this (the browser left) stops the model and
@@ -121,7 +103,7 @@ class EarlyReply:
         try:
             while True:  # first what the task read (at once, not after its step in flight), then the rest
                 while self._items:
-                    item = self._items.take()
+                    item = self._items.popleft()
                     if item is _END:
                         return
                     if isinstance(item, _Failed):
