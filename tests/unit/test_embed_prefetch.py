@@ -133,32 +133,41 @@ def test_lines_queued_while_the_encoder_is_busy_are_encoded_together(swap: Any) 
     np.testing.assert_allclose(vectors, enc.real.encode(texts), rtol=1e-5, atol=1e-6)
 
 
-def test_a_held_back_text_rides_with_the_next_prefetch(swap: Any) -> None:
+def test_held_back_texts_are_encoded_together_once_their_time_is_up(swap: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(embed, "HOLD_S", 0.05)
     enc = swap(Recording())
     embed.prefetch_later(["we run eleven trucks, two break down every week"])
-    embed.prefetch_later(["  "])
-    assert enc.batches == [], "held back, not encoded alone"
-    embed.prefetch(["what does a breakdown cost you"])
+    embed.prefetch_later(["  ", "we hire drivers in spring", "we run eleven trucks, two break down every week"])
+    for _ in range(3000):
+        if enc.batches:
+            break
+        threading.Event().wait(0.01)
     wait_for_prefetches()
-    assert enc.batches == [["what does a breakdown cost you", "we run eleven trucks, two break down every week"]]
-    embed.prefetch(["and who fixes them"])
-    wait_for_prefetches()
-    assert enc.batches[1] == ["and who fixes them"], "a rider is sent once"
+    # one encoding, in the order last held (a text held again counts from then)
+    assert enc.batches == [["we hire drivers in spring", "we run eleven trucks, two break down every week"]]
+    embed.embed_many(["we hire drivers in spring"])
+    assert len(enc.batches) == 1, "a held-back text was encoded twice"
 
 
-def test_held_back_texts_are_bounded_and_shared_out(swap: Any) -> None:
-    enc = swap(Recording())
+def test_held_back_texts_are_bounded_and_wait_behind_a_labels_line(swap: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(embed, "HOLD_S", 3600.0)  # released by the test, not by the timer
+    gate = threading.Event()
+    enc = swap(Recording(gate=gate))
     held = [f"client line number {i}" for i in range(embed.HELD_BACK + 3)]
     embed.prefetch_later(held)
     with embed._lock:
-        assert list(embed._riders) == held[3:], "the oldest are dropped beyond HELD_BACK"
+        assert list(embed._held) == held[3:], "the oldest are dropped beyond HELD_BACK"
     embed.prefetch(["first answer"])
-    wait_for_prefetches()
+    assert enc.entered.wait(30)  # the thread is inside that encoding; what comes next queues
+    assert enc.batches == [["first answer"]], "a held-back text joined a label's batch"
+    embed._release_held()
     embed.prefetch(["second answer"])
+    gate.set()
     wait_for_prefetches()
-    riders = [t for batch in enc.batches for t in batch if t.startswith("client line")]
-    assert riders == held[3:3 + 2 * embed.MAX_RIDERS], "oldest first, MAX_RIDERS a prefetch"
-    assert [len(batch) for batch in enc.batches] == [1 + embed.MAX_RIDERS, 1 + embed.MAX_RIDERS]
+    assert enc.batches[:2] == [["first answer"], ["second answer"]], "a held-back batch went before a label's"
+    riders = [t for batch in enc.batches[2:] for t in batch]
+    assert riders == held[3:], "oldest first, each once"
+    assert {len(batch) for batch in enc.batches[2:]} == {embed.HELD_BATCH}
 
 
 def test_a_failed_batch_fails_every_prefetch_in_it_and_the_label_encodes_them(swap: Any) -> None:

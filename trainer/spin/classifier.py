@@ -326,9 +326,9 @@ def prefetch_vectors(text: str) -> None:
 
 
 def read_ahead(client_text: str) -> None:
-    """Have a client line encoded with the trainee's answer to it: the sentence vector of the client's last
-    turn is part of labelling that answer, and `prefetch_vectors` (as the answer's call loads) then sends
-    it in the same batch as the answer's segments (`embed.prefetch_later`): one encoding a turn, not two."""
+    """Have a client line encoded while the trainee thinks about it: the sentence vector of the client's last
+    turn is part of labelling the answer, and waiting for it then would lengthen the label. Held back a
+    moment, the replies of several calls share an encoding (`embed.prefetch_later`)."""
     if APPROACH not in ("embedding", "hybrid"):
         return
     client = last_client_turn((ContextTurn(role="client", text=client_text),))

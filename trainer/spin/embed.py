@@ -6,8 +6,9 @@ time. One segment embeds in ~2 ms on one core; loading takes ~0.6 s and happens 
 on first use (or on `warm_up()`). Words the lexical features have never seen still land near
 phrasings with the same meaning, in both languages: that is what lifts situation/problem and
 problem/implication beyond the n-grams. Vectors are cached (a client turn is read again for each
-segment of the next trainee turn), and the segments of one turn are encoded as one batch, with the
-client line they answer and the lines of other turns that arrived meanwhile (`prefetch`).
+segment of the next trainee turn). The segments of one turn are encoded as one batch, with the lines
+of other turns that arrived meanwhile (`prefetch`); the client's replies are encoded while the trainee
+thinks, several together (`prefetch_later`).
 """
 
 from __future__ import annotations
@@ -37,10 +38,13 @@ _state: dict[str, Any] = {}
 _cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
 _pending: dict[str, Future[None]] = {}  # texts being encoded by `prefetch`, guarded by `_lock`
 _queued: list[tuple[list[str], Future[None]]] = []  # prefetched batches the thread has not taken yet (`_lock`)
-_riders: OrderedDict[str, None] = OrderedDict()  # texts for the next prefetch (`prefetch_later`, `_lock`)
-#: Texts `prefetch_later` holds at most, and adds to one prefetch at most.
+_later: list[tuple[list[str], Future[None]]] = []  # held-back batches, encoded when `_queued` is empty (`_lock`)
+_held: OrderedDict[str, None] = OrderedDict()  # texts `prefetch_later` holds for its next batch (`_lock`)
+#: Texts `prefetch_later` holds at most; texts of one held-back encoding at most.
 HELD_BACK = 512
-MAX_RIDERS = 8
+HELD_BATCH = 8
+#: Seconds a held-back text waits for others to share its encoding.
+HOLD_S = 0.25
 
 Vector = npt.NDArray[np.float32]
 
@@ -104,7 +108,7 @@ def use_encoder(encoder: Any, dim: int) -> None:
         _state["use"] = encoder
         DIM = dim
         _cache.clear()
-        _riders.clear()
+        _held.clear()
 
 
 def warm_up() -> None:
@@ -174,50 +178,86 @@ def prefetch(texts: Sequence[str]) -> None:
     core) then overlaps that work instead of following it, and `embed_many` finds the vectors cached
     or waits only for the rest. Texts already cached or in flight are skipped.
 
-    One encoding of a few texts costs little more than one of a single text (each streams the ~13 MB
-    of weights through the CPU's caches; measured alone, 1, 2 and 4 short lines took 3.9, 6.0 and 7.6
-    ms), so the thread encodes together everything queued by the time it starts (lines of other turns
-    that arrived meanwhile) and the texts `prefetch_later` held back.
+    The thread encodes together every line queued by the time it starts (lines of other turns that
+    arrived meanwhile): on a machine where the encoding is bound by streaming the ~13 MB of weights
+    through the CPU's caches, a few lines cost little more than one.
     """
     with _lock:
         todo = sorted({t for t in texts if t.strip() and t not in _cache and t not in _pending})
         if not todo:
             return
-        riders = [t for t in _riders if t not in _cache and t not in _pending and t not in todo][:MAX_RIDERS]
-        for t in riders:
-            del _riders[t]
-        batch = todo + riders
-        done: Future[None] = Future()
-        for t in batch:
-            _pending[t] = done
-        _queued.append((batch, done))
-    _once("prefetcher", _prefetch_lock, lambda: ThreadPoolExecutor(1, thread_name_prefix="encoder-prefetch")
-          ).submit(_drain)
+        _queue(_queued, todo)
+    _prefetcher().submit(_drain)
 
 
 def prefetch_later(texts: Sequence[str]) -> None:
-    """Encode `texts` with the next `prefetch`, in its batch, instead of in an encoding of their own.
+    """Encode `texts` within `HOLD_S`, together with the other texts held back meanwhile, and never in the
+    same encoding as a line a label is waiting for.
 
-    For a text needed soon but not now: the client's reply, which the label of the trainee's answer
-    reads a few seconds later. Held back, it rides with that answer's line (one encoding a turn instead
-    of two). Bounded: beyond `HELD_BACK` texts the oldest are dropped (a label encodes what it misses).
+    For a text needed soon but not now: the client's reply, which the label of the trainee's answer reads
+    a few seconds later. Held back, the replies of several calls share one encoding (cheaper where the
+    encoding is bound by memory); kept apart from `prefetch`'s lines, they do not lengthen a label's wait
+    (where the encoding is bound by arithmetic, two lines take twice as long as one). Bounded: beyond
+    `HELD_BACK` texts the oldest are dropped (a label encodes what it misses).
     """
     with _lock:
+        start = not _held
         for t in texts:
             if t.strip() and t not in _cache and t not in _pending:
-                _riders[t] = None
-                _riders.move_to_end(t)
-        while len(_riders) > HELD_BACK:
-            _riders.popitem(last=False)
+                _held[t] = None
+                _held.move_to_end(t)
+        while len(_held) > HELD_BACK:
+            _held.popitem(last=False)
+        start = start and bool(_held)
+    if start:
+        timer = threading.Timer(HOLD_S, _release_held)
+        timer.daemon = True
+        timer.start()
+
+
+def _release_held() -> None:
+    """Queue what `prefetch_later` held back, `HELD_BATCH` texts an encoding, behind any line a label awaits."""
+    with _lock:
+        held = [t for t in _held if t not in _cache and t not in _pending]
+        _held.clear()
+        for start in range(0, len(held), HELD_BATCH):
+            _queue(_later, held[start:start + HELD_BATCH])
+    if held:
+        _prefetcher().submit(_drain)
+
+
+def _queue(queue: list[tuple[list[str], Future[None]]], batch: list[str]) -> None:
+    """Put a batch on `queue` and mark its texts in flight (`_lock` held)."""
+    done: Future[None] = Future()
+    for t in batch:
+        _pending[t] = done
+    queue.append((batch, done))
+
+
+def _prefetcher() -> ThreadPoolExecutor:
+    """The one thread that encodes what `prefetch` and `prefetch_later` queue."""
+    executor: ThreadPoolExecutor = _once(
+        "prefetcher", _prefetch_lock, lambda: ThreadPoolExecutor(1, thread_name_prefix="encoder-prefetch"))
+    return executor
 
 
 def _drain() -> None:
-    """The prefetch thread's work: encode every queued batch as one, then wake their waiters."""
+    """The prefetch thread's work: encode every batch a label may await as one; else one held-back batch."""
+    while _encode_next():
+        pass
+
+
+def _encode_next() -> bool:
+    """Encode the queued lines as one batch, or when there are none the oldest held-back batch, and wake
+    their waiters. False when there was nothing to do."""
     with _lock:
-        work = list(_queued)
-        _queued.clear()
-    if not work:
-        return  # an earlier run took them
+        if _queued:
+            work = list(_queued)
+            _queued.clear()
+        elif _later:
+            work = [_later.pop(0)]
+        else:
+            return False
     texts = [t for batch, _ in work for t in batch]
     error: BaseException | None = None
     try:
@@ -234,6 +274,7 @@ def _drain() -> None:
             done.set_result(None)
         else:
             done.set_exception(error)
+    return True
 
 
 def embed(text: str) -> Vector:

@@ -39,9 +39,9 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
-from trainer.web.api import TurnIn, turn_writer
+from trainer.web.api import EarlyCaller, TurnIn, turn_writer
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, Caller, Ctx, commit_here
+from trainer.web.deps import DB, Ctx, commit_here
 from trainer.web.early import EarlyReply, EarlyStreamingResponse
 from trainer.web.serialize import client_json, trainee_json
 
@@ -195,8 +195,8 @@ class _Relay:
 
 
 def _read_ahead(client_text: str) -> None:
-    """Have the client's line encoded with the trainee's answer to it (`classifier.read_ahead`), once the
-    response has everything; a failure there only means the next label encodes it itself."""
+    """Have the client's line encoded while the trainee thinks (`classifier.read_ahead`), once the response
+    has everything; a failure there only means the next label encodes it itself."""
     with contextlib.suppress(Exception):
         read_ahead(client_text)
 
@@ -216,7 +216,7 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 @router.post("/api/calls/{call_id}/turns/stream", tags=["calls"],
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "events: trainee, token..., done (or error)"}})
-def post_turn_stream(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
+def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
     who = turn_writer(db, ctx, caller, body.text)
