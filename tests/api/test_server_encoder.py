@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,6 +81,43 @@ def test_a_line_is_encoded_once_while_its_call_loads_and_only_for_a_writer(setti
         assert (refused.status_code, too_long.status_code) == (401, 413), (refused.text, too_long.text)
         _prefetches_done()
         assert watched.asked == [["(marker) every earlier prefetch has run"]]
+    embed.encode_in_this_process()
+
+
+def test_a_known_writers_line_is_encoded_while_the_request_waits_for_a_database_place(settings: Settings) -> None:
+    upgrade(settings.effective_database_url)
+    tokens = seed_users(settings, {"tina": "trainee"})
+    auth = {"Authorization": f"Bearer {tokens['tina']}"}
+    app = create_app(settings, encoder_process=True)
+    with TestClient(app) as client:
+        watched = Watched(embed._encoder())
+        embed.use_encoder(watched, embed.DIM)
+        call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=auth)
+        assert call.status_code == 201, call.text
+        turns = f"/api/calls/{call.json()['id']}/turns"
+        first = client.post(turns, json={"text": "How many trucks do you run each day?"}, headers=auth)
+        assert first.status_code == 200, first.text  # tina has now signed in as a writer in this process
+        slots = app.state.ctx.db_slots
+        for _ in range(slots.places):  # every database place taken: the next turn waits before its sign-in
+            client.portal.call(slots._free.acquire)
+        line = "What happens to a customer when one of them is late?"
+        answer: list[Any] = []
+        sender = threading.Thread(target=lambda: answer.append(client.post(turns, json={"text": line},
+                                                                           headers=auth)))
+        sender.start()
+        try:
+            for _ in range(3000):
+                if [line] in watched.asked:
+                    break
+                threading.Event().wait(0.01)
+            assert [line] in watched.asked, "the line waited for a place before it was encoded"
+            assert not answer, "the turn went on without a database place"
+        finally:
+            for _ in range(slots.places):
+                client.portal.call(slots._free.release)
+            sender.join(30)
+        assert answer and answer[0].status_code == 200, answer
+        assert sum(line in batch for batch in watched.asked) == 1, "encoded again after the sign-in"
     embed.encode_in_this_process()
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
@@ -46,25 +47,48 @@ class TurnIn(BaseModel):
     text: str = Field(description="what the trainee says; at most 2,000 characters")
 
 
+async def early_caller(request: Request, ctx: Ctx, caller: Caller) -> Credentials:
+    """`Caller`, and the line of a caller who signed in as a writer lately sent to the encoder now, before
+    the request waits for a database place and signs in (trainer.web.recent: why, and why not a stranger's).
+    Declared before `DB` in a turn route, so that it runs before the wait."""
+    if not ctx.recent_writers.knows(caller):
+        return caller
+    try:
+        body = await request.json()  # parsed once already, before the dependencies: Starlette keeps it
+    except ValueError:
+        return caller  # the route answers a body that is not JSON
+    line = body.get("text") if isinstance(body, dict) else None
+    if isinstance(line, str) and _encode_ahead(ctx, line):
+        return replace(caller, line_sent=True)
+    return caller
+
+
+EarlyCaller = Annotated[Credentials, Depends(early_caller)]
+
+
 def turn_writer(db: Session, ctx: AppContext, caller: Credentials, line: str) -> Principal:
     """The start of a turn route: the transaction begun as the turn needs it (`calls.begin_turn_read`, which
-    the sign-in reads in), the signed-in writer, and their line sent ahead to the encoder."""
+    the sign-in reads in), the signed-in writer, and their line sent ahead to the encoder (unless
+    `early_caller` sent it already)."""
     call_service.begin_turn_read(db, ctx.engine)
     who = signed_in_writer(db, caller)
-    _encode_ahead(ctx, line)
+    ctx.recent_writers.saw(caller)
+    if not caller.line_sent:
+        _encode_ahead(ctx, line)
     return who
 
 
-def _encode_ahead(ctx: AppContext, line: str) -> None:
-    """Start encoding a signed-in writer's line while its call loads (`classifier.prefetch_vectors`): the
-    shipped classifiers read sentence vectors, and a line the turn will refuse is not sent."""
+def _encode_ahead(ctx: AppContext, line: str) -> bool:
+    """Start encoding a writer's line before its label (`classifier.prefetch_vectors`): the shipped
+    classifiers read sentence vectors, and a line the turn will refuse is not sent. True if it was sent."""
     if ctx.classifier is not classify and not isinstance(ctx.classifier, LLMClassifier):
-        return
+        return False
     try:
         cleaned = call_service.clean_text(line, ctx.settings.max_turn_chars)
     except CallError:
-        return  # the turn refuses it with this error
+        return False  # the turn refuses it with this error
     prefetch_vectors(cleaned)
+    return True
 
 
 def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
@@ -127,7 +151,7 @@ def get_call(call_id: int, db: DB, who: Auth) -> JSONResponse:
 
 
 @router.post("/api/calls/{call_id}/turns", tags=["calls"], response_model=dict[str, Any])
-def post_turn(call_id: int, body: TurnIn, db: DB, ctx: Ctx, caller: Caller,
+def post_turn(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
               idempotency_key: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Say something; get its label and the client's answer.
 

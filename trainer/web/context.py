@@ -15,6 +15,7 @@ from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.services.rubric_admin import current_rubric
 from trainer.web.i18n import Messages
+from trainer.web.recent import RecentWriters
 from trainer.web.slots import DbSlots
 
 
@@ -38,6 +39,8 @@ class AppContext:
     # The server's event loop, set once it runs: the one place a worker thread may hand async work to
     # (trainer.web.early.EarlyReply). None outside a running app.
     loop: asyncio.AbstractEventLoop | None = None
+    # Who signed in as a writer lately: their lines go to the encoder on arrival (trainer.web.recent).
+    recent_writers: RecentWriters = field(default_factory=RecentWriters)
 
     def rubric_in_force(self, db: Session) -> Rubric:
         """The rubric new scorecards use: the newest version trainers saved, else the file's."""

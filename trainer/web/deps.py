@@ -77,6 +77,7 @@ class Credentials:
     token: str | None  # the bearer token
     cookie: str | None  # the browser session's cookie
     csrf_sent: str  # the X-CSRF-Token header ("" when absent)
+    line_sent: bool = False  # the turn's line went to the encoder on arrival (trainer.web.api.early_caller)
 
     @property
     def absent(self) -> bool:

@@ -1,0 +1,60 @@
+"""`RecentWriters`: which credentials signed in as writers lately (it only decides when a line is encoded)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainer.web.deps import Credentials
+from trainer.web.recent import RecentWriters
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def creds(token: str | None = None, cookie: str | None = None) -> Credentials:
+    return Credentials(token=token, cookie=cookie, csrf_sent="")
+
+
+def test_a_sign_in_is_known_until_its_time_is_up() -> None:
+    clock = Clock()
+    recent = RecentWriters(ttl_s=60, clock=clock)
+    tina = creds(token="tina-token")
+    assert not recent.knows(tina)
+    recent.saw(tina)
+    clock.now += 59
+    assert recent.knows(tina)
+    assert not recent.knows(creds(token="someone-else")), "another token is not known"
+    assert not recent.knows(creds(cookie="tina-token")), "a cookie with a token's text is not that token"
+    clock.now += 2
+    assert not recent.knows(tina)
+    recent.saw(tina)
+    assert recent.knows(tina), "a new sign-in counts from now"
+
+
+def test_cookies_count_and_anonymous_callers_never_do() -> None:
+    recent = RecentWriters()
+    recent.saw(creds(cookie="session-cookie"))
+    recent.saw(creds())
+    assert recent.knows(creds(cookie="session-cookie"))
+    assert not recent.knows(creds())
+
+
+def test_the_oldest_are_forgotten_beyond_the_size_and_no_token_is_kept() -> None:
+    recent = RecentWriters(size=3)
+    for name in ("a", "b", "c"):
+        recent.saw(creds(token=f"token-{name}"))
+    recent.saw(creds(token="token-a"))  # signed in again: now the latest
+    recent.saw(creds(token="token-d"))
+    assert [recent.knows(creds(token=f"token-{n}")) for n in "abcd"] == [True, False, True, True]
+    assert all(b"token" not in key for key in recent._seen), "a credential kept in the clear"
+
+
+@pytest.mark.parametrize(("ttl_s", "size"), [(0, 10), (-1, 10), (60, 0)])
+def test_a_nonsense_time_or_size_is_refused(ttl_s: float, size: int) -> None:
+    with pytest.raises(ValueError, match="positive time and size"):
+        RecentWriters(ttl_s=ttl_s, size=size)

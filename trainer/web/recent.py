@@ -1,0 +1,75 @@
+"""Which credentials signed in as writers lately, so that their next line reaches the encoder on arrival.
+
+A turn's label waits for its line's sentence vectors. Sent to the encoder only after the sign-in, the
+encoding overlapped the call's load and little else; under load the label then waited for it, holding
+one of the few database places while other turns queued for them. Sent when the request arrives, the
+encoding also overlaps the wait for a place and the sign-in. An unknown caller's line is not: a stranger
+could make the server encode text for nothing. This remembers which credentials signed in as writers in
+this process lately; it decides only when a line is sent to the encoder, never who may write (the sign-in
+in the handler still does, and a line refused there only cost the encoder's time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from trainer.web.deps import Credentials
+
+#: How long a sign-in counts as recent: a trainee speaks every few seconds, a call lasts minutes.
+RECENT_S = 600.0
+#: Credentials remembered at most (a few MB at most; the oldest are forgotten first).
+REMEMBERED = 20_000
+
+
+class RecentWriters:
+    """Digests of the credentials that signed in as writers within `ttl_s`, the `size` latest at most.
+
+    Digests, not the tokens themselves: the process keeps no usable credential after the request.
+    Thread-safe: the sign-in runs on worker threads, the check on the event loop.
+    """
+
+    def __init__(self, ttl_s: float = RECENT_S, size: int = REMEMBERED,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if ttl_s <= 0 or size < 1:
+            raise ValueError(f"RecentWriters needs a positive time and size, not {ttl_s} s and {size}")
+        self.ttl_s = ttl_s
+        self.size = size
+        self._clock = clock
+        self._seen: OrderedDict[bytes, float] = OrderedDict()  # digest -> when it last signed in
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(creds: Credentials) -> bytes | None:
+        key = f"t:{creds.token}" if creds.token is not None else f"c:{creds.cookie}" if creds.cookie else None
+        return None if key is None else hashlib.blake2b(key.encode(), digest_size=16).digest()
+
+    def saw(self, creds: Credentials) -> None:
+        """`creds` just signed in as a writer."""
+        digest = self._digest(creds)
+        if digest is None:
+            return
+        with self._lock:
+            self._seen[digest] = self._clock()
+            self._seen.move_to_end(digest)
+            while len(self._seen) > self.size:
+                self._seen.popitem(last=False)
+
+    def knows(self, creds: Credentials) -> bool:
+        """Whether `creds` signed in as a writer within `ttl_s` (as far as this process saw)."""
+        digest = self._digest(creds)
+        if digest is None:
+            return False
+        with self._lock:
+            when = self._seen.get(digest)
+            if when is None:
+                return False
+            if self._clock() - when > self.ttl_s:
+                del self._seen[digest]
+                return False
+            return True
