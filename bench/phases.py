@@ -149,7 +149,44 @@ def report(files: list[Path]) -> int:
             rows.append([f"{a} -> {b}", s.count, ms(s.p50), ms(s.p95), f"{sum(values) / max(1, requests):.1f}"])
         print(f"{path.name}: {requests} streamed turns")
         print(markdown_table(["step", "turns", "p50 ms", "p95 ms", "mean ms per turn"], rows))
+        print(tail(marks))
     return 0
+
+
+def tail(marks: list[list[Any]], share: float = 0.05, until: str = "open model stream<") -> str:
+    """Where the slowest `share` of turns spent their time from arrival to the model's request (`until`),
+    turns whose label the model checked left out: the mean of each step among them, beside its mean over
+    all turns. The p95 of each step alone does not say which steps make the slow turns slow."""
+    by_request: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for rid, name, at in marks:
+        by_request[rid].append((at, name))
+    spans: list[tuple[float, list[tuple[str, float]]]] = []
+    for points in by_request.values():
+        points.sort()
+        names = [name for _, name in points]
+        if until not in names or names[0] != "request" or "label check<" in names:
+            continue  # a label the model checked first waits for a whole reply of the fake
+        head = points[:names.index(until) + 1]
+        gaps = [(f"{a} -> {b}", (t2 - t1) * 1000) for (t1, a), (t2, b) in itertools.pairwise(head)]
+        spans.append(((head[-1][0] - head[0][0]) * 1000, gaps))
+    if not spans:
+        return f"no turn reached {until!r}"
+    spans.sort(key=lambda item: item[0])
+    slow = spans[-max(1, round(len(spans) * share)):]
+
+    def means(group: list[tuple[float, list[tuple[str, float]]]]) -> dict[str, float]:
+        sums: dict[str, float] = defaultdict(float)
+        for _, gaps in group:
+            for step, value in gaps:
+                sums[step] += value
+        return {step: total / len(group) for step, total in sums.items()}
+
+    everyone, slowest = means(spans), means(slow)
+    rows = [[step, f"{slowest[step]:.1f}", f"{everyone.get(step, 0.0):.1f}"]
+            for step in sorted(slowest, key=lambda name: -slowest[name]) if slowest[step] >= 0.05]
+    title = (f"the slowest {len(slow)} of {len(spans)} turns from arrival to {until!r} "
+             f"(from {slow[0][0]:.1f} ms; all turns: median {spans[len(spans) // 2][0]:.1f} ms)")
+    return title + "\n" + markdown_table(["step", "mean ms, slowest", "mean ms, all"], rows)
 
 
 def serve() -> int:
@@ -158,6 +195,7 @@ def serve() -> int:
     from trainer.services import accounts
     from trainer.services import calls as call_service
     from trainer.spin import embed
+    from trainer.spin.llm import LLMClassifier
     from trainer.web import streaming
     from trainer.web.early import EarlyReply
     from trainer.web.slots import DbSlots
@@ -165,6 +203,8 @@ def serve() -> int:
     for owner, attr, name in ((DbSlots, "__aenter__", "db place"),
                               (accounts, "user_for_token", "sign-in"), (call_service, "call_to_speak_in", "load call"),
                               (call_service, "classify", "label"), (embed, "_encode", "encode"),
+                              (embed, "embed_many", "vectors"),
+                              (LLMClassifier, "confirm", "label check"),
                               (call_service, "begin_turn", "write turn"),
                               (EarlyReply, "start", "ask model"), (streaming, "commit_here", "commit"),
                               (sse, "aopen_stream", "open model stream"),
