@@ -5,7 +5,8 @@ Run (one server process, LLM engine):
   .venv/bin/python bench/phases.py --report
 As the launcher, it runs `spin-trainer` with the steps of `POST /api/calls/{id}/turns/stream` wrapped
 (the request reaching the app, its wait for a database place, the sign-in lookup, the call's load,
-labelling, the sentence encoder, the trainee turn's write, the model asked for its reply from inside
+labelling, the wait for its sentence vectors, the sentence encoder, an LLM's check of the label, the trainee
+turn's write, the model asked for its reply from inside
 that write (trainer.web.early), the commit, the first byte of the response, opening the model's
 stream, storing the reply), each mark tagged with its request, and writes them to
 var/phases/<pid>.json when the server stops. The

@@ -294,3 +294,19 @@ def test_gate_holds_report_per_route_with_the_share_of_time_held(tmp_path: Path,
     assert by_route["POST /api/calls/{id}/end"][-1] == "15", "30 ms held in 2 s"
     assert by_route["POST /api/calls"][0] == "2" and by_route["POST /api/calls"][-1] == "5"
     assert list(by_route) == ["POST /api/calls/{id}/end", "POST /api/calls"], "the longest held first"
+
+
+def test_phases_tail_shows_the_steps_of_the_slowest_turns_without_the_checked_labels() -> None:
+    phases = load_bench("phases")
+    marks: list[list[object]] = []
+    for rid in range(1, 21):  # twenty turns: 1 ms to sign in, then the model; turn 20 waits 9 ms for vectors
+        start = float(rid)
+        wait = 0.009 if rid == 20 else 0.0
+        marks += [[rid, "request", start], [rid, "vectors<", start + 0.001],
+                  [rid, "vectors>", start + 0.001 + wait], [rid, "open model stream<", start + 0.002 + wait]]
+    marks += [[21, "request", 30.0], [21, "label check<", 30.001], [21, "open model stream<", 31.0]]
+    table = phases.tail(marks)
+    assert table.splitlines()[0].startswith("the slowest 1 of 20 turns"), table  # turn 21 is left out
+    first_row = [cell.strip() for cell in table.splitlines()[3].split("|")[1:4]]
+    assert first_row == ["vectors< -> vectors>", "9.0", "0.5"], table  # the step that made it slow, first
+    assert phases.tail([[1, "request", 1.0]]) == "no turn reached 'open model stream<'"
