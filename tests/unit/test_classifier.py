@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from trainer.spin.classifier import classify, classify_many, classify_with
@@ -144,19 +146,26 @@ def test_heldout_macro_f1_floor(lang: str) -> None:
     assert macro_f1(gold, pred, GROUPS) >= HELDOUT_FLOOR[lang]
 
 
-def test_read_ahead_sends_the_client_line_with_the_answer_the_next_label_reads() -> None:
+def test_read_ahead_has_the_client_line_encoded_before_the_answer_is_labelled(monkeypatch: pytest.MonkeyPatch
+                                                                              ) -> None:
     from tests.unit.test_embed_prefetch import wait_for_prefetches
     from trainer.spin import embed
     from trainer.spin.classifier import last_client_turn, prefetch_vectors, read_ahead
 
+    monkeypatch.setattr(embed, "HOLD_S", 0.05)
     line = "Honestly, two of our eleven trucks break down every single week, read ahead."
     answer_line = "What does that cost you, read ahead?"
     key = last_client_turn((ContextTurn(role="client", text=line),))
     assert key not in embed._cache
     read_ahead(line)
-    assert key not in embed._cache, "held back for the answer's batch, not encoded alone"
+    assert key not in embed._cache, "held back a moment for other replies to share the encoding"
+    for _ in range(3000):
+        if key in embed._cache:
+            break
+        threading.Event().wait(0.01)
+    assert key in embed._cache, "the held-back line was never encoded"
     prefetch_vectors(answer_line)
     wait_for_prefetches()
-    assert key in embed._cache and answer_line in embed._cache, "both are there before the label asks"
+    assert answer_line in embed._cache, "both are there before the label asks"
     answer = classify(answer_line, (ContextTurn(role="client", text=line),), "en")
     assert answer.label is Label.IMPLICATION
