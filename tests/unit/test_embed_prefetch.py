@@ -170,6 +170,22 @@ def test_held_back_texts_are_bounded_and_wait_behind_a_labels_line(swap: Any, mo
     assert {len(batch) for batch in enc.batches[2:]} == {embed.HELD_BATCH}
 
 
+def test_a_held_back_batch_that_waited_its_time_goes_before_a_labels_line(swap: Any, monkeypatch: Any) -> None:
+    monkeypatch.setattr(embed, "HOLD_S", 3600.0)
+    gate = threading.Event()
+    enc = swap(Recording(gate=gate))
+    embed.prefetch(["first answer"])
+    assert enc.entered.wait(30)  # the encoder is busy; what comes next queues
+    embed.prefetch_later(["we hire drivers in spring"])
+    embed._release_held()
+    monkeypatch.setattr(embed, "HOLD_S", 0.0)  # as if it had waited its time in the queue
+    embed.prefetch(["second answer"])
+    gate.set()
+    wait_for_prefetches()
+    assert enc.batches == [["first answer"], ["we hire drivers in spring"], ["second answer"]], \
+        "a busy encoder put a held-back batch off beyond its time"
+
+
 def test_a_failed_batch_fails_every_prefetch_in_it_and_the_label_encodes_them(swap: Any) -> None:
     gate = threading.Event()
     enc = swap(Recording(gate=gate))

@@ -14,6 +14,7 @@ thinks, several together (`prefetch_later`).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,9 +37,10 @@ _local_lock = threading.Lock()  # loading the in-process encoder; apart from `_l
 _prefetch_lock = threading.Lock()  # making the prefetch thread
 _state: dict[str, Any] = {}
 _cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
-_pending: dict[str, Future[None]] = {}  # texts being encoded by `prefetch`, guarded by `_lock`
+_pending: dict[str, Future[None]] = {}  # texts queued or being encoded by the prefetch thread (`_lock`)
 _queued: list[tuple[list[str], Future[None]]] = []  # prefetched batches the thread has not taken yet (`_lock`)
-_later: list[tuple[list[str], Future[None]]] = []  # held-back batches, encoded when `_queued` is empty (`_lock`)
+# Held-back batches with when they were queued, encoded when `_queued` is empty or they waited `HOLD_S`.
+_later: list[tuple[list[str], Future[None], float]] = []  # (`_lock`)
 _held: OrderedDict[str, None] = OrderedDict()  # texts `prefetch_later` holds for its next batch (`_lock`)
 #: Texts `prefetch_later` holds at most; texts of one held-back encoding at most.
 HELD_BACK = 512
@@ -186,7 +188,7 @@ def prefetch(texts: Sequence[str]) -> None:
         todo = sorted({t for t in texts if t.strip() and t not in _cache and t not in _pending})
         if not todo:
             return
-        _queue(_queued, todo)
+        _queued.append((todo, _in_flight(todo)))
     _prefetcher().submit(_drain)
 
 
@@ -220,18 +222,20 @@ def _release_held() -> None:
     with _lock:
         held = [t for t in _held if t not in _cache and t not in _pending]
         _held.clear()
+        now = time.monotonic()
         for start in range(0, len(held), HELD_BATCH):
-            _queue(_later, held[start:start + HELD_BATCH])
+            batch = held[start:start + HELD_BATCH]
+            _later.append((batch, _in_flight(batch), now))
     if held:
         _prefetcher().submit(_drain)
 
 
-def _queue(queue: list[tuple[list[str], Future[None]]], batch: list[str]) -> None:
-    """Put a batch on `queue` and mark its texts in flight (`_lock` held)."""
+def _in_flight(batch: list[str]) -> Future[None]:
+    """Mark a batch's texts in flight; the future is done when they are encoded (`_lock` held)."""
     done: Future[None] = Future()
     for t in batch:
         _pending[t] = done
-    queue.append((batch, done))
+    return done
 
 
 def _prefetcher() -> ThreadPoolExecutor:
@@ -248,14 +252,16 @@ def _drain() -> None:
 
 
 def _encode_next() -> bool:
-    """Encode the queued lines as one batch, or when there are none the oldest held-back batch, and wake
-    their waiters. False when there was nothing to do."""
+    """Encode the queued lines as one batch or, when there are none or the oldest held-back batch has
+    waited `HOLD_S` in the queue (a busy encoder must not put it off for ever: a label may come to need
+    it), that batch; then wake their waiters. False when there was nothing to do."""
     with _lock:
-        if _queued:
+        if _later and (not _queued or time.monotonic() - _later[0][2] >= HOLD_S):
+            batch, done, _ = _later.pop(0)
+            work = [(batch, done)]
+        elif _queued:
             work = list(_queued)
             _queued.clear()
-        elif _later:
-            work = [_later.pop(0)]
         else:
             return False
     texts = [t for batch, _ in work for t in batch]
