@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import Engine, create_engine, inspect, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -9,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import PG_ADMIN_URL, PgDatabase
 from trainer.config import project_root
+from trainer.db.base import utcnow
 from trainer.db.migrate import current_heads, downgrade, upgrade
 from trainer.db.models import ApiToken, Call, PersonaVersion, Turn, User
 from trainer.db.session import make_engine, unit_of_work
@@ -17,6 +20,7 @@ from trainer.scoring.rubric import default_rubric_path, load_rubric
 from trainer.services import accounts
 from trainer.services import calls as call_service
 from trainer.services.personas import latest_versions, sync_persona_files
+from trainer.services.privacy import export_user
 
 TABLES = {"users", "api_tokens", "web_sessions", "setup_links", "persona_versions", "calls", "turns", "scorecards",
           "label_corrections", "turn_comments", "audit_log", "rubric_versions", "invites", "sign_in_attempts"}
@@ -70,6 +74,21 @@ def test_tokens_are_stored_hashed(sessions: sessionmaker[Session]) -> None:
         assert accounts.authenticate(db, "ann", "long enough pw") is not None
         assert accounts.authenticate(db, "ann", "wrong") is None
         assert "argon2" in db.scalar(select(accounts.User.password_hash)).lower()  # type: ignore[union-attr]
+
+
+def test_every_stored_time_comes_back_in_utc_with_its_zone(sessions: sessionmaker[Session]) -> None:
+    with unit_of_work(sessions) as db:
+        user = accounts.create_user(db, "ann", "trainee", "long enough pw")
+        accounts.create_token(db, user, "ci")
+    with unit_of_work(sessions) as db:  # read afresh: SQLite keeps no zone, the column type gives it back
+        user = db.scalars(select(User)).one()
+        token_time = db.scalar(select(ApiToken.created_at))
+        assert user.created_at.tzinfo is not None and user.created_at.utcoffset() == timedelta(0)
+        assert token_time is not None and token_time.utcoffset() == timedelta(0)
+        assert abs(utcnow() - user.created_at) < timedelta(minutes=5)
+        exported = export_user(db, user, lambda call, card: {})
+        assert exported["user"]["created_at"].endswith("+00:00"), exported["user"]
+        assert exported["api_tokens"][0]["created_at"].endswith("+00:00"), exported["api_tokens"]
 
 
 def test_account_errors_say_what_to_fix(sessions: sessionmaker[Session]) -> None:

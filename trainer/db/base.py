@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -28,3 +30,16 @@ def as_utc(moment: datetime) -> datetime:
     """A stored time with its zone: times are stored in UTC, and SQLite gives them back without it
     (PostgreSQL, and a row just written, keep it)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A time stored in UTC that comes back with its zone from every database. SQLite keeps no zone and gave
+    naive times back, so each output had to remember `as_utc` (several did not: the privacy export, the
+    review list, comments); read through this type, no caller can forget. The column is the same
+    `DateTime(timezone=True)` in the schema and the migrations."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
