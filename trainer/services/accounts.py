@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from trainer.db import statements
-from trainer.db.base import as_utc, utcnow
+from trainer.db.base import utcnow
 from trainer.db.models import ROLES, ApiToken, SetupLink, User, WebSession
 from trainer.services.secrets import check_password_rules, digest, hash_password, new_token, verify_password
 
@@ -105,7 +105,7 @@ def session_for_cookie(db: Session, cookie_value: str) -> WebSession | None:
     row = db.scalar(statements.web_session(), {"key_hash": digest(cookie_value)})
     if row is None:
         return None
-    if as_utc(row.expires_at) < utcnow() or not row.user.active:
+    if row.expires_at < utcnow() or not row.user.active:
         return None
     return row
 

@@ -73,10 +73,7 @@ def branch_call(db: Session, user: User, parent: Call, at_index: int, engine_nam
 
 
 def _offset(call: Call, turn: Turn) -> timedelta:
-    start, at = call.started_at, turn.created_at
-    if start.tzinfo is None or at.tzinfo is None:
-        start, at = start.replace(tzinfo=None), at.replace(tzinfo=None)
-    return max(at - start, timedelta(0))
+    return max(turn.created_at - call.started_at, timedelta(0))
 
 
 def _elapsed(call: Call, kept: Sequence[Turn]) -> timedelta:

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from trainer import conversation
 from trainer.db import statements
-from trainer.db.base import as_utc, utcnow
+from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
 from trainer.db.session import begin_read, end_reads
 from trainer.engines.base import Engine, VoiceRequest, is_instant
@@ -61,7 +61,7 @@ def check_turn_rate(db: Session, user: User, per_minute: int) -> None:
     recent = list(db.scalars(statements.recent_trainee_lines(),
                              {"user_id": user.id, "since": since, "most": per_minute}))
     if len(recent) >= per_minute:
-        oldest = as_utc(recent[-1])
+        oldest = recent[-1]
         wait = max(1, int((oldest + timedelta(seconds=RATE_WINDOW_S) - utcnow()).total_seconds()) + 1)
         raise CallError(429, f"more than {per_minute} lines a minute; wait {wait} s and send again",
                         headers={"Retry-After": str(wait)})
@@ -456,7 +456,7 @@ def scoring_turns(call: Call, turns: Sequence[Turn] | None = None) -> list[Scori
     start = call.started_at
     out = []
     for t in call.turns if turns is None else turns:
-        at = (as_utc(t.created_at) - as_utc(start)).total_seconds() if start else None
+        at = (t.created_at - start).total_seconds() if start else None
         label = Label(t.label) if t.role == "trainee" and t.label else None
         out.append(ScoringTurn(index=t.index, role="trainee" if t.role == "trainee" else "client", text=t.text,
                                label=label, at=max(at, 0.0) if at is not None else None))

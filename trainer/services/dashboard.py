@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from trainer.db.base import as_utc
 from trainer.db.models import Call, User
 from trainer.services.review import latest_cards
 
@@ -79,10 +78,10 @@ def build(db: Session, today: date, days: int = 14) -> Dashboard:
     start = today - timedelta(days=days - 1)
     calls = trainee_calls(db, min(start, today - timedelta(days=LEADERBOARD_DAYS - 1)), today)
     cards = latest_cards(db, [c.id for c in calls])
-    in_range = [c for c in calls if as_utc(c.started_at).date() >= start]
+    in_range = [c for c in calls if c.started_at.date() >= start]
     per_day: dict[date, list[Call]] = {start + timedelta(days=i): [] for i in range(days)}
     for call in in_range:
-        per_day.setdefault(as_utc(call.started_at).date(), []).append(call)
+        per_day.setdefault(call.started_at.date(), []).append(call)
     series = [Day(d, len(cs), sum(1 for c in cs if _met(c))) for d, cs in sorted(per_day.items())]
     scores = [cards[c.id].total for c in in_range if c.id in cards]
     mix: dict[str, Counter[str]] = {}
@@ -90,7 +89,7 @@ def build(db: Session, today: date, days: int = 14) -> Dashboard:
         counter = mix.setdefault(call.user.name, Counter())
         counter.update(t.label for t in call.turns if t.role == "trainee" and t.label in SPIN_KEYS)
     week_start = today - timedelta(days=LEADERBOARD_DAYS - 1)
-    week = [c for c in calls if as_utc(c.started_at).date() >= week_start]
+    week = [c for c in calls if c.started_at.date() >= week_start]
     return Dashboard(start=start, end=today, days=series, calls=len(in_range),
                      meetings=sum(1 for c in in_range if _met(c)),
                      average=round(sum(scores) / len(scores), 1) if scores else None,

@@ -12,7 +12,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trainer.db.base import as_utc, utcnow
+from trainer.db.base import utcnow
 from trainer.db.models import SignInAttempt
 
 
@@ -37,12 +37,12 @@ def check(db: Session, name: str, address: str, rules: Throttle) -> None:
     now = utcnow()
     since = now - timedelta(seconds=rules.window_s)
     last_ok = db.scalar(select(func.max(SignInAttempt.at)).where(SignInAttempt.name == name, SignInAttempt.ok))
-    start = max(since, as_utc(last_ok)) if last_ok else since
+    start = max(since, last_ok) if last_ok else since
     failures = list(db.scalars(
         select(SignInAttempt.at).where(SignInAttempt.name == name, ~SignInAttempt.ok, SignInAttempt.at > start)
         .order_by(SignInAttempt.at.desc()).limit(rules.max_failures)))
     if len(failures) >= rules.max_failures:
-        until = as_utc(failures[0]) + timedelta(seconds=rules.lockout_s)
+        until = failures[0] + timedelta(seconds=rules.lockout_s)
         if until > now:
             raise SignInBlocked("locked", int((until - now).total_seconds()) + 1)
     if address:

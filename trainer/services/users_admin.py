@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from trainer.db.base import as_utc, utcnow
+from trainer.db.base import utcnow
 from trainer.db.models import ROLES, ApiToken, Invite, User, WebSession
 from trainer.services import audit
 from trainer.services.accounts import AccountError, create_user, get_user, validate_name
@@ -47,7 +47,7 @@ def add(db: Session, admin: User, name: str, role: str, password: str) -> User:
 def pending_invites(db: Session) -> list[Invite]:
     now = utcnow()
     rows = db.scalars(select(Invite).where(Invite.used_at.is_(None)).order_by(Invite.created_at.desc()))
-    return [r for r in rows if as_utc(r.expires_at) > now]
+    return [r for r in rows if r.expires_at > now]
 
 
 def invite(db: Session, admin: User, name: str, role: str) -> str:
@@ -73,7 +73,7 @@ def open_invite(db: Session, token: str) -> Invite | None:
     if not token:
         return None
     row = db.scalar(select(Invite).where(Invite.token_hash == digest(token)))
-    if row is None or row.used_at is not None or as_utc(row.expires_at) <= utcnow():
+    if row is None or row.used_at is not None or row.expires_at <= utcnow():
         return None
     return row
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from trainer.db.base import as_utc
 from trainer.db.models import Call, Scorecard, Turn
 from trainer.personas.model import Persona
 from trainer.spin.labels import Label
 
 
 def iso(moment: datetime) -> str:
-    """A stored time in ISO 8601 with its UTC offset, whichever database it came from (`as_utc`)."""
-    return as_utc(moment).isoformat()
+    """A stored time in ISO 8601 with its UTC offset (`UtcDateTime` gives it back with its zone from every
+    database)."""
+    return moment.isoformat()
 
 
 def turn_json(turn: Turn) -> dict[str, Any]:

@@ -33,10 +33,7 @@ def band_of(rubric: Rubric) -> tuple[float, float]:
 
 def elapsed_s(call: Call) -> float:
     end = call.ended_at or utcnow()
-    start = call.started_at
-    if start.tzinfo is None or end.tzinfo is None:
-        start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
-    return max((end - start).total_seconds(), 0.0)
+    return max((end - call.started_at).total_seconds(), 0.0)
 
 
 def coach_of(db: Session, call: Call, rubric: Rubric) -> dict[str, Any]:
@@ -62,10 +59,7 @@ def line_times(call: Call, words_per_minute: float = 150.0, gap_s: float = 1.0) 
     start = call.started_at
     real: dict[int, float] = {}
     for t in call.turns:
-        a, b = t.created_at, start
-        if a.tzinfo is None or b.tzinfo is None:
-            a, b = a.replace(tzinfo=None), b.replace(tzinfo=None)
-        real[t.index] = max((a - b).total_seconds(), 0.0)
+        real[t.index] = max((t.created_at - start).total_seconds(), 0.0)
     if real and max(real.values()) >= REAL_TIME_MIN_S:
         return real
     clock, out = 0.0, {}
