@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 
 from trainer.db.gate import READ_ONLY, WriterGate
 from trainer.db.session import begin_read, end_reads, make_engine, make_sessionmaker
@@ -44,6 +45,51 @@ def test_read_then_write_transactions_from_many_threads_all_land(tmp_path: Path)
     assert errors == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 200
+    engine.dispose()
+
+
+def test_the_next_writer_never_meets_a_commit_still_running(tmp_path: Path) -> None:
+    """The gate opens only once the COMMIT is done. With SQLite's busy handler off, a BEGIN IMMEDIATE that
+    met a COMMIT still running would fail at once ("database is locked") instead of sleeping in it."""
+    engine = _counter_engine(tmp_path)
+
+    @event.listens_for(engine, "connect")
+    def no_busy_wait(dbapi_conn, _record):  # type: ignore[no-untyped-def]  # after the engine's own pragmas
+        dbapi_conn.execute("PRAGMA busy_timeout=0")
+
+    engine.dispose()  # connections made from now on have it
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(150):
+                with engine.begin() as conn:
+                    conn.execute(text("UPDATE counter SET n = n + 1"))
+        except BaseException as exc:  # collected: an assertion in a thread would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 600
+    engine.dispose()
+
+
+def test_a_failed_commit_keeps_the_gate_until_its_rollback(tmp_path: Path) -> None:
+    engine = _counter_engine(tmp_path)
+    with engine.begin() as conn:
+        conn.execute(text("PRAGMA foreign_keys=ON"))
+        conn.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE child (parent_id INTEGER REFERENCES parent (id) "
+                          "DEFERRABLE INITIALLY DEFERRED)"))
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"), engine.begin() as conn:
+        conn.execute(text("INSERT INTO child VALUES (7)"))  # checked at COMMIT: it fails there
+    with engine.begin() as conn:  # the rollback after the failed COMMIT let the gate go
+        assert conn.execute(text("SELECT count(*) FROM child")).scalar_one() == 0
     engine.dispose()
 
 

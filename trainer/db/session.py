@@ -35,8 +35,8 @@ def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) ->
         gate = WriterGate(Path(f"{name}.lock") if file_db else None)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", gate.begin)
-        event.listen(engine, "commit", gate.end)
-        event.listen(engine, "rollback", gate.end)
+        event.listen(engine, "commit", gate.commit)
+        event.listen(engine, "rollback", gate.rollback)
         event.listen(engine, "checkin", gate.checkin)
         return engine
     kwargs.setdefault("pool_size", POOL_SIZE)
