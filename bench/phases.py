@@ -201,7 +201,7 @@ def serve() -> int:
     from trainer.web.early import EarlyReply
     from trainer.web.slots import DbSlots
 
-    for owner, attr, name in ((DbSlots, "__aenter__", "db place"),
+    for owner, attr, name in ((DbSlots, "__aenter__", "db place"), (DbSlots, "__aexit__", "place back"),
                               (accounts, "user_for_token", "sign-in"), (call_service, "call_to_speak_in", "load call"),
                               (call_service, "classify", "label"), (embed, "_encode", "encode"),
                               (embed, "embed_many", "vectors"),
