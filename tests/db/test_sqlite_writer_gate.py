@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
+from trainer.db.checkpoint import CHECKPOINT_EVERY, Checkpointer
 from trainer.db.gate import READ_ONLY, WriterGate
 from trainer.db.session import begin_read, end_reads, make_engine, make_sessionmaker
 
@@ -193,4 +195,47 @@ def test_processes_sharing_the_file_queue_on_its_lock_file(tmp_path: Path) -> No
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 120
     assert (tmp_path / "gate.db.lock").exists()
+    engine.dispose()
+
+
+def test_the_log_is_copied_into_the_database_file_on_a_thread_of_its_own(tmp_path: Path) -> None:
+    """SQLite's own checkpoint is off (it ran inside a COMMIT, with the gate held); every CHECKPOINT_EVERY
+    commits the gate asks the checkpointer, and the rows reach the database file itself."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    try:
+        with engine.begin() as conn:
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one() == 0
+            conn.execute(text("CREATE TABLE t (v TEXT)"))
+        for _ in range(2 * CHECKPOINT_EVERY):
+            with engine.begin() as conn:
+                conn.execute(text("INSERT INTO t VALUES (:v)"), {"v": "x" * 4000})
+        deadline = time.monotonic() + 10
+        while (tmp_path / "wal.db").stat().st_size < CHECKPOINT_EVERY * 4000 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert (tmp_path / "wal.db").stat().st_size >= CHECKPOINT_EVERY * 4000
+    finally:
+        engine.dispose()
+
+
+def test_the_checkpoint_thread_ends_when_idle_and_starts_again_when_asked(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'idle.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (v TEXT)"))
+        conn.execute(text("INSERT INTO t VALUES ('a')"))
+    checkpointer = Checkpointer(tmp_path / "idle.db", idle_s=0.05)
+
+    def runs(n: int) -> bool:
+        deadline = time.monotonic() + 5
+        while checkpointer.done < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return checkpointer.done >= n
+
+    checkpointer.request()
+    assert runs(1)
+    deadline = time.monotonic() + 5
+    while checkpointer.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not checkpointer.running
+    checkpointer.request()
+    assert runs(2)
     engine.dispose()

@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
+from trainer.db.checkpoint import CHECKPOINT_EVERY, Checkpointer
+
 try:
     import fcntl
 except ImportError:  # Windows: one process per database file is the supported setup there
@@ -38,10 +40,13 @@ _FILE = "spin_writer_gate_fd"
 class WriterGate:
     """One SQLite transaction at a time: across threads with a lock, across processes with a file lock."""
 
-    def __init__(self, lock_path: Path | None = None, timeout_s: float = GATE_TIMEOUT_S) -> None:
+    def __init__(self, lock_path: Path | None = None, timeout_s: float = GATE_TIMEOUT_S,
+                 checkpointer: Checkpointer | None = None) -> None:
         self._lock = threading.Lock()
         self.lock_path = lock_path if fcntl is not None else None
         self.timeout_s = timeout_s
+        self.checkpointer = checkpointer  # asked every CHECKPOINT_EVERY commits (trainer.db.checkpoint)
+        self._commits = 0
 
     def begin(self, conn: Any) -> None:
         if conn.get_execution_options().get("spin_read_only"):
@@ -66,13 +71,22 @@ class WriterGate:
         Released first, the next writer's BEGIN IMMEDIATE could meet this COMMIT still running (the driver
         lets go of the GIL for it) and sleep in SQLite's busy handler, 1 ms, then 2, 5, ..., with the gate
         held: a fifth of the begins of four threads writing at once did. A COMMIT that fails keeps the
-        gate until the rollback that follows it (or the connection's return to the pool)."""
+        gate until the rollback that follows it (or the connection's return to the pool). Held through the
+        COMMIT, the gate would also be held through SQLite's automatic checkpoint: `checkpointer` does
+        that work instead (trainer.db.checkpoint)."""
         if conn.info.get(_HELD):
             dbapi = conn.dialect.loaded_dbapi
             try:
                 conn.connection.dbapi_connection.commit()
             except dbapi.Error as exc:
                 raise DBAPIError.instance("COMMIT", None, exc, dbapi.Error) from exc
+            self._commits += 1  # the gate is held: no other thread counts now
+            due = self.checkpointer is not None and self._commits % CHECKPOINT_EVERY == 0
+            self._release(conn.info)
+            if due:
+                assert self.checkpointer is not None
+                self.checkpointer.request()
+            return
         self._release(conn.info)
 
     def rollback(self, conn: Any) -> None:

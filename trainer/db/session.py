@@ -13,6 +13,7 @@ from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
+from trainer.db.checkpoint import Checkpointer
 from trainer.db.gate import READ_ONLY, WriterGate
 
 
@@ -32,7 +33,8 @@ def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) ->
         engine = create_engine(url, **kwargs)
         name = parsed.database or ""
         file_db = bool(name) and name != ":memory:" and not name.startswith("file:")
-        gate = WriterGate(Path(f"{name}.lock") if file_db else None)
+        gate = WriterGate(Path(f"{name}.lock") if file_db else None,
+                          checkpointer=Checkpointer(Path(name)) if file_db else None)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", gate.begin)
         event.listen(engine, "commit", gate.commit)
@@ -89,6 +91,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run beside the writers: trainer.db.checkpoint
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
