@@ -4,13 +4,12 @@ Run (one server process, LLM engine):
   SPIN_BENCH_SERVER=bench/phases.py .venv/bin/python bench/turns.py --engine llm --trainees 200 --no-docs
   .venv/bin/python bench/phases.py --report
 As the launcher, it runs `spin-trainer` with the steps of `POST /api/calls/{id}/turns/stream` wrapped
-(the request reaching the app, its wait for a database place, the sign-in lookup, the call's load,
-labelling, the wait for its sentence vectors, the sentence encoder, an LLM's check of the label, the trainee
-turn's write, the model asked for its reply from inside
-that write (trainer.web.early), the commit, the first byte of the response, opening the model's
-stream, storing the reply), each mark tagged with its request, and writes them to
-var/phases/<pid>.json when the server stops. The
-report gives, for each pair of consecutive marks, the median and 95th percentile: a step that is
+(the request reaching the app, its wait for a database place and giving it back, the sign-in lookup,
+the call's load, labelling, the wait for its sentence vectors, the sentence encoder, an LLM's check of
+the label, the trainee turn's write, the model asked for its reply from inside that write
+(trainer.web.early), the commit, the first byte of the response, opening the model's stream, storing
+the reply), each mark tagged with its request, and writes them to var/phases/<pid>.json when the server
+stops. The report gives, for each pair of consecutive marks, the median and 95th percentile: a step that is
 slow by itself, or a wait between two steps (a thread hop, a queue for a database place).
 py-spy (`bench/turns.py --profile`) says what the CPU does; this says where a turn's time goes.
 """
