@@ -36,6 +36,8 @@ def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) ->
         gate = WriterGate(Path(f"{name}.lock") if file_db else None,
                           checkpointer=Checkpointer(Path(name)) if file_db else None)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if file_db:  # its checkpoints run beside the writers (trainer.db.checkpoint); elsewhere SQLite's own
+            event.listen(engine, "connect", _no_autocheckpoint)
         event.listen(engine, "begin", gate.begin)
         event.listen(engine, "commit", gate.commit)
         event.listen(engine, "rollback", gate.rollback)
@@ -91,9 +93,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run beside the writers: trainer.db.checkpoint
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
