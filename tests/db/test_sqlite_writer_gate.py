@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,25 +27,34 @@ def _counter_engine(tmp_path: Path):  # type: ignore[no-untyped-def]
     return engine
 
 
-def test_read_then_write_transactions_from_many_threads_all_land(tmp_path: Path) -> None:
-    engine = _counter_engine(tmp_path)
+def _errors_in_threads(work: Callable[[], None], threads: int) -> list[BaseException]:
+    """Run `work` on `threads` threads at once; what each raised (an exception in a thread would be lost)."""
     errors: list[BaseException] = []
 
-    def bump() -> None:
+    def run() -> None:
         try:
-            for _ in range(25):
-                with engine.begin() as conn:  # read, then write from what was read: needs serialising
-                    n = conn.execute(text("SELECT n FROM counter")).scalar_one()
-                    conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
-        except BaseException as exc:  # collected: an assertion in a thread would be lost
+            work()
+        except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=bump) for _ in range(8)]
-    for t in threads:
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for t in started:
         t.start()
-    for t in threads:
+    for t in started:
         t.join()
-    assert errors == []
+    return errors
+
+
+def test_read_then_write_transactions_from_many_threads_all_land(tmp_path: Path) -> None:
+    engine = _counter_engine(tmp_path)
+
+    def bump() -> None:
+        for _ in range(25):
+            with engine.begin() as conn:  # read, then write from what was read: needs serialising
+                n = conn.execute(text("SELECT n FROM counter")).scalar_one()
+                conn.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+
+    assert _errors_in_threads(bump, 8) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 200
     engine.dispose()
@@ -60,22 +70,13 @@ def test_the_next_writer_never_meets_a_commit_still_running(tmp_path: Path) -> N
         dbapi_conn.execute("PRAGMA busy_timeout=0")
 
     engine.dispose()  # connections made from now on have it
-    errors: list[BaseException] = []
 
     def write() -> None:
-        try:
-            for _ in range(150):
-                with engine.begin() as conn:
-                    conn.execute(text("UPDATE counter SET n = n + 1"))
-        except BaseException as exc:  # collected: an assertion in a thread would be lost
-            errors.append(exc)
+        for _ in range(150):
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE counter SET n = n + 1"))
 
-    threads = [threading.Thread(target=write) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert _errors_in_threads(write, 4) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 600
     engine.dispose()
