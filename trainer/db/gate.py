@@ -81,11 +81,10 @@ class WriterGate:
             except dbapi.Error as exc:
                 raise DBAPIError.instance("COMMIT", None, exc, dbapi.Error) from exc
             self._commits += 1  # the gate is held: no other thread counts now
-            due = self.checkpointer is not None and self._commits % CHECKPOINT_EVERY == 0
+            checkpointer = self.checkpointer if self._commits % CHECKPOINT_EVERY == 0 else None
             self._release(conn.info)
-            if due:
-                assert self.checkpointer is not None
-                self.checkpointer.request()
+            if checkpointer is not None:
+                checkpointer.request()
             return
         self._release(conn.info)
 
