@@ -21,7 +21,7 @@ class Recording:
     the test opens it, and `fail_first` makes the first batch raise, as a dead encoder process would."""
 
     def __init__(self, gate: threading.Event | None = None, fail_first: bool = False) -> None:
-        self.real = embed._in_process()
+        self.real = embed.in_process_encoder()
         self.batches: list[list[str]] = []
         self.entered = threading.Event()
         self.gate = gate

@@ -29,14 +29,14 @@ TEXTS = ["How many trucks do you run to the regions today?", "Сколько у 
 
 @pytest.fixture
 def child() -> Iterator[EncoderProcess]:
-    proc = EncoderProcess(embed.DIM, fallback=embed._in_process)
+    proc = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder)
     proc.start()
     yield proc
     proc.close()
 
 
 def test_the_child_gives_the_vectors_of_this_process(child: EncoderProcess) -> None:
-    here = embed._in_process().encode(TEXTS)
+    here = embed.in_process_encoder().encode(TEXTS)
     there = child.encode(TEXTS)
     assert there.shape == (3, embed.DIM) and there.dtype == np.float32
     assert np.array_equal(there, here)
@@ -51,7 +51,7 @@ def test_embed_switches_to_the_child_and_back(child: EncoderProcess) -> None:
     finally:
         embed.encode_in_this_process()
         started.close()
-    assert embed._encoder() is embed._in_process()
+    assert embed._encoder() is embed.in_process_encoder()
     assert started.pid is None
 
 
@@ -62,7 +62,7 @@ def test_a_killed_child_costs_no_label_and_is_replaced(child: EncoderProcess,
     os.kill(first, signal.SIGKILL)
     with caplog.at_level(logging.ERROR, logger="trainer"):
         vectors = child.encode(TEXTS[:1])  # encoded here, in this process, while a new child starts
-    assert np.array_equal(vectors, embed._in_process().encode(TEXTS[:1]))
+    assert np.array_equal(vectors, embed.in_process_encoder().encode(TEXTS[:1]))
     assert "encoded in the server process while a new one starts" in caplog.text
     child.settle()
     assert child.pid not in (None, first) and child.restarts == 1
@@ -72,7 +72,7 @@ def test_a_killed_child_costs_no_label_and_is_replaced(child: EncoderProcess,
 
 
 def test_a_child_that_cannot_start_is_retried_a_few_times_then_left(caplog: pytest.LogCaptureFixture) -> None:
-    broken = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", "pass"])
+    broken = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder, command=[sys.executable, "-c", "pass"])
     with pytest.raises(EncoderProcessError, match="did not start"):
         broken.start()
     results = []
@@ -98,14 +98,14 @@ GARBAGE = ("import struct, sys\n"
 
 def test_a_child_answering_garbage_is_dropped(caplog: pytest.LogCaptureFixture) -> None:
     # Says it is ready, then answers every request with vectors of the wrong size.
-    odd = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", GARBAGE])
+    odd = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder, command=[sys.executable, "-c", GARBAGE])
     odd.start()
     first = odd.pid
     try:
         with caplog.at_level(logging.ERROR, logger="trainer"):
             vectors = odd.encode(TEXTS[:2])
         assert vectors.shape == (2, embed.DIM)
-        assert np.array_equal(vectors, embed._in_process().encode(TEXTS[:2]))
+        assert np.array_equal(vectors, embed.in_process_encoder().encode(TEXTS[:2]))
         assert "4 bytes for 2 texts" in caplog.text
         odd.settle()
         assert odd.restarts == 1 and odd.pid not in (None, first)
@@ -120,7 +120,7 @@ def test_closing_stops_a_child_being_started(caplog: pytest.LogCaptureFixture) -
             "time.sleep(60)\n"
             "sys.stdout.buffer.write(struct.pack('!cI', b'R', 0)); sys.stdout.buffer.flush()\n"
             "sys.stdin.buffer.read()\n")
-    proc = EncoderProcess(embed.DIM, fallback=embed._in_process, command=[sys.executable, "-c", slow])
+    proc = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder, command=[sys.executable, "-c", slow])
     with caplog.at_level(logging.ERROR, logger="trainer"):
         proc.encode(TEXTS[:1])  # no child yet: encoded here, and a child starts in the background
         starting = proc._replacement
@@ -156,7 +156,7 @@ def test_the_childs_loop_answers_each_request_and_reports_failures() -> None:
     _write_frame(requests, b"T", b"not json")
     requests.seek(0)
     answers = io.BytesIO()
-    serve(requests, answers, _Encoder())  # returns when the requests end (the server went away)
+    serve(requests, answers, _Encoder().encode)  # returns when the requests end (the server went away)
     answers.seek(0)
     assert _read_frame(answers) == (b"R", b"")
     kind, payload = _read_frame(answers)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -270,8 +270,27 @@ def rule_pass(text: str, context: Sequence[ContextTurn], lang: Lang) -> list[Seg
     return out
 
 
+Elsewhere = Callable[[str, Sequence[ContextTurn], "Lang | None"], "Classification | None"]
+_elsewhere: dict[str, Elsewhere] = {}
+
+
+def label_elsewhere(labeller: Elsewhere | None) -> None:
+    """Have `classify` ask `labeller` first: a serving process's encoder child, which runs this same code
+    beside the server's GIL (trainer.spin.encoder_process: why). It answers None when it cannot, and the
+    line is labelled here. None stops asking it."""
+    if labeller is None:
+        _elsewhere.pop("labeller", None)
+    else:
+        _elsewhere["labeller"] = labeller
+
+
 def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:
     """Label one trainee turn: every segment, then the primary label by the main-question rule."""
+    labeller = _elsewhere.get("labeller")
+    if labeller is not None:
+        result = labeller(text, context, lang)
+        if result is not None:
+            return result
     return classify_with(text, context, lang, APPROACH)
 
 

@@ -73,31 +73,37 @@ def _once(key: str, lock: threading.Lock, make: Callable[[], Any]) -> Any:
 
 def _encoder() -> Any:
     """The encoder in use: this process's own (loaded once), or a child process's (`encode_in_child_process`)."""
-    return _once("use", _lock, _in_process)
+    return _once("use", _lock, in_process_encoder)
 
 
-def _in_process() -> Any:
+def in_process_encoder() -> Any:
     """The encoder of this process (loaded on first use), also the child process's stand-in when it is down."""
     return _once("local", _local_lock, new_encoder)
 
 
 def encode_in_child_process() -> EncoderProcess:
-    """From now on, encode in a child process (`trainer.spin.encoder_process`: why, and what if it dies).
+    """From now on, encode and label in a child process (`trainer.spin.encoder_process`: why, and what if it
+    dies).
 
     For a serving process; call it before the first label, so that this process never loads the weights
-    unless the child fails. Same vectors: the cache is kept. Undo with `encode_in_this_process`.
+    unless the child fails. Same vectors and labels: the cache is kept. Undo with `encode_in_this_process`.
     """
+    from trainer.spin import classifier
     from trainer.spin.encoder_process import EncoderProcess
 
-    child = EncoderProcess(DIM, fallback=_in_process)
+    child = EncoderProcess(DIM, fallback=in_process_encoder)
     child.start()
     with _lock:
         _state["use"] = child
+    classifier.label_elsewhere(child.classify)
     return child
 
 
 def encode_in_this_process() -> None:
-    """Stop encoding in a child process (its owner closes it): the in-process encoder again."""
+    """Stop encoding and labelling in a child process (its owner closes it): this process's encoder again."""
+    from trainer.spin import classifier
+
+    classifier.label_elsewhere(None)
     with _lock:
         _state.pop("use", None)
 
@@ -170,6 +176,13 @@ def _keep(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> dict[str, V
     while len(_cache) > CACHE_SIZE:
         _cache.popitem(last=False)
     return kept
+
+
+def keep(texts: Sequence[str], vectors: npt.NDArray[np.float32]) -> None:
+    """Cache vectors encoded elsewhere (the encoder's child process keeps those it sends the server, for the
+    labels it works out itself)."""
+    with _lock:
+        _keep(texts, vectors)
 
 
 def prefetch(texts: Sequence[str]) -> None:

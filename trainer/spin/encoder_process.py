@@ -1,4 +1,5 @@
-"""The sentence encoder in a child process of its own, for a serving process (`spin-trainer serve`).
+"""The sentence encoder, and the classifier that reads its vectors, in a child process of its own, for a
+serving process (`spin-trainer serve`).
 
 Why: one encoding is about 2 ms of numpy work made of dozens of small operations, and each lets go of the
 GIL and must win it back. In a server whose event loop and worker threads keep the GIL busy, every one
@@ -7,12 +8,21 @@ of those handovers waits: an encoding that takes 2 ms alone took 3.6 ms at the m
 In a child process it is one wait on a pipe, during which the GIL is free, and the encoder's work lands
 on another core. The vectors are the same (the child runs the same encoder).
 
+The label itself runs there too (`classify`): the rule pass and the learned model are about 3 M of the
+~20 M instructions a streamed turn costs the server, all of it Python holding the GIL, on the path before
+the model is asked. In the child they run beside the server's GIL, next to the vectors they read (kept
+in the child's own cache, which the server's prefetches fill). The label is the same: the child runs the
+same classifier on the same line, context and language.
+
 Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a kind byte and a length):
-  parent -> child  b"T" + JSON list of texts
+  parent -> child  b"T" + JSON list of texts, or
+                   b"L" + JSON {"text", "context": [[role, text], ...], "lang": "ru" | "en" | null}
   child -> parent  b"R" (ready, once, when the weights are loaded), then per request
-                   b"V" + float32 vectors (len(texts) x DIM) or b"E" + UTF-8 message
+                   b"V" + float32 vectors (len(texts) x DIM), b"C" + JSON label (`_label_json`),
+                   or b"E" + UTF-8 message
 A child that dies or answers garbage is replaced in the background; meanwhile, and for good after
-`MAX_RESTARTS` replacements, this process encodes in-process: a label never fails or waits for a child.
+`MAX_RESTARTS` replacements, this process encodes and labels in-process: a label never fails or waits for
+a child.
 """
 
 from __future__ import annotations
@@ -27,10 +37,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+
+from trainer.spin.labels import Label, Lang
+from trainer.spin.types import Classification, ContextTurn, Segment
 
 log = logging.getLogger("trainer")
 
@@ -41,8 +54,16 @@ MAX_RESTARTS = 3
 START_TIMEOUT_S = 60.0
 
 
+_T = TypeVar("_T")
+Labeller = Callable[[str, Sequence[ContextTurn], "Lang | None"], Classification]
+
+
 class EncoderProcessError(RuntimeError):
     """The child failed: it died, timed out or answered something unreadable."""
+
+
+class LabelRefused(EncoderProcessError):
+    """The child is well but its classifier raised on this line (it says why): the line is labelled here."""
 
 
 def _read_exact(stream: IO[bytes], size: int) -> bytes:
@@ -122,18 +143,37 @@ class EncoderProcess:
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Vectors of `texts`, from the child; from this process while the child is down."""
         texts = list(texts)
+        vectors = self._asking(lambda proc: self._ask(proc, texts), "encoded")
+        if vectors is not None:
+            return vectors
+        return np.asarray(self._fallback().encode(texts), dtype=np.float32)
+
+    def classify(self, text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification | None:
+        """The label of a trainee line (`trainer.spin.classifier.classify_with`, the shipped approach) worked
+        out in the child; None while the child is down or when its classifier failed on the line: the caller
+        labels it in this process."""
+        request = json.dumps({"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang},
+                             ensure_ascii=False).encode()
+        return self._asking(lambda proc: self._ask_label(proc, request), "labelled")
+
+    def _asking(self, ask: Callable[[subprocess.Popen[bytes]], _T], done_here: str) -> _T | None:
+        """`ask(child)`, or None when there is no child or it failed (then it is dropped and replaced)."""
         with self._lock:
             proc = self._proc
             if proc is not None:
                 try:
-                    return self._ask(proc, texts)
+                    return ask(proc)
+                except LabelRefused as exc:
+                    log.error("sentence encoder process: the classifier failed (%s); this line is labelled in "
+                              "the server process", exc)
+                    return None
                 except (OSError, EncoderProcessError) as exc:
-                    log.error("sentence encoder process failed (%s); this label is encoded in the server "
-                              "process while a new one starts", exc)
+                    log.error("sentence encoder process failed (%s); this line is %s in the server process "
+                              "while a new one starts", exc, done_here)
                     self._proc = None
                     self._end(proc, kill=True)
             self._replace()
-        return np.asarray(self._fallback().encode(texts), dtype=np.float32)
+        return None
 
     def _replace(self) -> None:
         """Start a new child in the background, unless one is starting or we have given up (lock held)."""
@@ -181,6 +221,20 @@ class EncoderProcess:
         return np.frombuffer(payload, dtype=np.float32).reshape(len(texts), self.dim)
 
     @staticmethod
+    def _ask_label(proc: subprocess.Popen[bytes], request: bytes) -> Classification:
+        assert proc.stdin is not None and proc.stdout is not None
+        _write_frame(proc.stdin, b"L", request)
+        kind, payload = _read_frame(proc.stdout)
+        if kind == b"E":
+            raise LabelRefused(payload.decode("utf-8", "replace"))
+        if kind != b"C":
+            raise EncoderProcessError(f"an answer of kind {kind!r} to a label request")
+        try:
+            return _label_from_json(payload)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            raise EncoderProcessError(f"an unreadable label ({type(exc).__name__}: {exc})") from None
+
+    @staticmethod
     def _end(proc: subprocess.Popen[bytes], kill: bool = False) -> None:
         """Close the child's pipes (its loop ends with its stdin) and reap it; `kill` for a broken one."""
         if kill:
@@ -211,24 +265,49 @@ class EncoderProcess:
             self._end(proc)
 
 
-def serve(stdin: IO[bytes], stdout: IO[bytes], encoder: Any) -> None:
-    """The child's loop: answer each request until stdin ends."""
+def _label_json(result: Classification) -> bytes:
+    """A label on the wire: every field, confidences unrounded (JSON gives a float back exactly)."""
+    segments = [[seg.text, seg.label.value, seg.confidence, seg.reason] for seg in result.segments]
+    return json.dumps([result.label.value, result.confidence, result.reason, result.lang, segments],
+                      ensure_ascii=False).encode()
+
+
+def _label_from_json(payload: bytes) -> Classification:
+    label, confidence, reason, lang, segments = json.loads(payload)
+    if lang not in ("ru", "en"):
+        raise ValueError(f"language {lang!r}")
+    return Classification(Label(label), float(confidence), str(reason), lang,
+                          tuple(Segment(str(text), Label(seg_label), float(conf), str(why))
+                                for text, seg_label, conf, why in segments))
+
+
+def _answer(kind: bytes, payload: bytes, label: Labeller | None,
+            encode: Callable[[list[str]], npt.NDArray[np.float32]]) -> tuple[bytes, bytes]:
+    """The child's answer to one request."""
+    if kind == b"T":
+        texts = json.loads(payload)
+        return b"V", np.ascontiguousarray(encode(texts), dtype=np.float32).tobytes()
+    if kind == b"L" and label is not None:
+        request = json.loads(payload)
+        context = tuple(ContextTurn(role=role, text=text) for role, text in request["context"])
+        return b"C", _label_json(label(request["text"], context, request["lang"]))
+    return b"E", f"unknown request kind {kind!r}".encode()
+
+
+def serve(stdin: IO[bytes], stdout: IO[bytes], encode: Callable[[list[str]], npt.NDArray[np.float32]],
+          label: Labeller | None = None) -> None:
+    """The child's loop: answer each request until stdin ends. `label` answers label requests."""
     _write_frame(stdout, b"R", b"")
     while True:
         try:
             kind, payload = _read_frame(stdin)
         except EncoderProcessError:
             return  # the server went away
-        if kind != b"T":
-            _write_frame(stdout, b"E", f"unknown request kind {kind!r}".encode())
-            continue
         try:
-            texts = json.loads(payload)
-            vectors = np.ascontiguousarray(encoder.encode(texts), dtype=np.float32)
+            answer = _answer(kind, payload, label, encode)
         except Exception as exc:  # an answer, not a dead child: the server falls back for this request
-            _write_frame(stdout, b"E", f"{type(exc).__name__}: {exc}".encode())
-            continue
-        _write_frame(stdout, b"V", vectors.tobytes())
+            answer = b"E", f"{type(exc).__name__}: {exc}".encode()
+        _write_frame(stdout, *answer)
 
 
 def main() -> None:
@@ -238,9 +317,19 @@ def main() -> None:
     # The frames go to the real stdout; anything the encoder's libraries print goes to stderr instead.
     frames = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    from trainer.spin.embed import new_encoder
+    from trainer.spin import classifier, embed
 
-    serve(sys.stdin.buffer, frames, new_encoder())
+    classifier.warm_up()  # the encoder and the model, loaded before the server is told we are ready
+    encoder = embed.in_process_encoder()
+
+    def encode(texts: list[str]) -> npt.NDArray[np.float32]:
+        """The vectors, encoded as the server asked (the same batch: the same numbers), and kept for labels."""
+        vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+        embed.keep(texts, vectors)
+        return vectors
+
+    serve(sys.stdin.buffer, frames, encode,
+          lambda text, context, lang: classifier.classify_with(text, context, lang, classifier.APPROACH))
 
 
 if __name__ == "__main__":
