@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 
 from trainer import __version__
 from trainer.config import Settings
-from trainer.db.session import make_engine, make_sessionmaker, unit_of_work
+from trainer.db.session import make_engine, make_read_sessionmaker, make_sessionmaker, unit_of_work
 from trainer.engines.factory import build_classifier, build_engine
 from trainer.scoring.rubric import load_rubric
 from trainer.services import accounts
@@ -60,7 +60,8 @@ def build_context(settings: Settings) -> AppContext:
                      rubric=load_rubric(settings.rubrics_dir / "spin.yaml"), templates=templates,
                      secret_key=settings.resolved_secret_key(), messages=messages,
                      classifier=build_classifier(settings),
-                     db_slots=DbSlots(settings.effective_db_concurrency))
+                     db_slots=DbSlots(settings.effective_db_concurrency),
+                     read_sessions=make_read_sessionmaker(db_engine))
     warm_up_classifier()
     with unit_of_work(sessions) as db:
         ctx.persona_problems = sync_persona_files(db, settings.personas_dir)

@@ -90,7 +90,7 @@ def test_switch_to_russian(site: Site) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "Потренироваться"
     page.locator("form.start").first.locator("button[type=submit]").click()
     page.wait_for_url(re.compile(r".*/calls/\d+.*"))
-    assert page.get_by_label("Ваша реплика").is_visible()
-    assert page.get_by_role("button", name="Подсказать вопрос").is_visible()
+    page.get_by_label("Ваша реплика").wait_for()  # visible within the timeout, on a loaded machine too
+    page.get_by_role("button", name="Подсказать вопрос").wait_for()
     page.get_by_role("link", name="Мой прогресс").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Мой прогресс"

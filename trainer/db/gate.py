@@ -37,6 +37,26 @@ _HELD = "spin_writer_gate"
 _FILE = "spin_writer_gate_fd"
 
 
+_READING = ("SELECT", "WITH", "PRAGMA", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "EXPLAIN")
+
+
+class WriteInReadError(RuntimeError):
+    """A statement that writes, sent in a transaction begun as a read: a bug in the code that sent it."""
+
+
+def refuse_writes_in_reads(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    """SQLAlchemy's `before_cursor_execute`: refuse a write in a transaction begun as a read (`READ_ONLY`).
+
+    Such a transaction began deferred and took no writer's place; its write would meet "database is
+    locked" whenever another transaction had written since it began, that is under load only. Refused
+    here, it fails every time, in tests first, and says where.
+    """
+    if conn.get_execution_options().get("spin_read_only") and not statement.lstrip()[:9].upper().startswith(
+            _READING):
+        raise WriteInReadError(f"a write in a transaction begun as a read: {statement[:80]!r}; end the reads "
+                               "first (trainer.db.session.end_reads) or begin the transaction as a writer's")
+
+
 class WriterGate:
     """One SQLite transaction at a time: across threads with a lock, across processes with a file lock."""
 

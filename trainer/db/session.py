@@ -14,7 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from trainer.db.checkpoint import Checkpointer
-from trainer.db.gate import READ_ONLY, WriterGate
+from trainer.db.gate import READ_ONLY, WriterGate, refuse_writes_in_reads
 
 
 def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) -> Engine:
@@ -42,6 +42,7 @@ def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) ->
         event.listen(engine, "commit", gate.commit)
         event.listen(engine, "rollback", gate.rollback)
         event.listen(engine, "checkin", gate.checkin)
+        event.listen(engine, "before_cursor_execute", refuse_writes_in_reads)
         return engine
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", MAX_OVERFLOW)
@@ -103,6 +104,13 @@ def _no_autocheckpoint(dbapi_conn: Any, _record: Any) -> None:
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose every transaction begins as a read (`begin_read`): for requests that only read, such
+    as a page. On SQLite they neither wait for nor hold the single writer's place, so a manager reading a
+    dashboard does not hold up the trainees' lines; a write in them is refused (trainer.db.gate)."""
+    return make_sessionmaker(engine.execution_options(**READ_ONLY))
 
 
 @contextmanager

@@ -29,15 +29,22 @@ async def get_ctx(request: Request) -> AppContext:
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-async def get_db(ctx: Ctx) -> AsyncIterator[Session]:
+READING_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def get_db(request: Request, ctx: Ctx) -> AsyncIterator[Session]:
     """One session per request: commit when the handler returns, roll back on any error.
+
+    A GET or HEAD request only reads: its session's transactions begin as reads
+    (`trainer.db.session.make_read_sessionmaker`), which on SQLite take no writer's place.
 
     At most `Settings.effective_db_concurrency` requests hold a session at once: a request waits here,
     on the event loop, rather than in a worker thread, so threads never all sit waiting for pool
     connections that other requests, themselves waiting for a thread, are holding.
     """
     async with ctx.db_slots:
-        session = ctx.sessions()
+        reads = ctx.read_sessions if request.method in READING_METHODS else None
+        session = (reads or ctx.sessions)()
         try:
             yield session
         except BaseException:
