@@ -26,6 +26,7 @@ from trainer.cli.common import SubParsers
 from trainer.spin.classifier import classify
 from trainer.spin.labels import Lang
 from trainer.spin.types import ContextTurn
+from trainer.textcheck import surrogate_problem
 
 LANG_CHOICES = ("auto", "ru", "en")
 MAX_CONTEXT_TURNS = 50
@@ -78,6 +79,8 @@ def _parse_context(raw: Any) -> tuple[ContextTurn, ...]:
             raise LineError(f'"context" item {n} needs "role": "trainee" or "client"')
         if not isinstance(turn.get("text"), str):
             raise LineError(f'"context" item {n} needs "text" as a string')
+        if (problem := surrogate_problem(turn["text"], f'"context" item {n}')) is not None:
+            raise LineError(problem)
         turns.append(ContextTurn(turn["role"], turn["text"]))
     return tuple(turns)
 
@@ -107,12 +110,16 @@ def _parse_record(record: dict[str, Any], number: int, default_lang: str) -> _Pa
     line_id = record.get("id", number)
     if not isinstance(line_id, str | int) or isinstance(line_id, bool):
         raise LineError('"id" must be a string or an integer')
+    if isinstance(line_id, str) and (problem := surrogate_problem(line_id, '"id"')) is not None:
+        raise LineError(problem)  # reported under the line's number: the id itself cannot be printed
     try:
         text = record.get("text")
         if text is None:
             raise LineError('"text" is missing; give the utterance as {"text": "..."}')
         if not isinstance(text, str):
             raise LineError(f'"text" must be a string, got {type(text).__name__}; quote the utterance')
+        if (problem := surrogate_problem(text, '"text"')) is not None:
+            raise LineError(problem)
         if not any(ch.isalnum() for ch in text):
             raise LineError('"text" is empty or has no letters or digits; give a non-empty utterance')
         lang = record.get("lang", default_lang)

@@ -18,6 +18,7 @@ from trainer.scoring.model import ScoringTurn
 from trainer.spin.labels import LANGS, Label, Lang, Role
 from trainer.spin.lang import detect_lang
 from trainer.spin.types import Classification, ContextTurn
+from trainer.textcheck import surrogate_problem
 
 MAX_TURNS = 1000
 MAX_TEXT_CHARS = 5000
@@ -108,6 +109,8 @@ def parse_transcript_json(data: Any) -> Transcript:
     persona = data.get("persona")
     if persona is not None and (not isinstance(persona, str) or not persona.strip()):
         raise TranscriptError("persona: must be a non-empty string")
+    if persona is not None and (problem := surrogate_problem(persona, "persona")) is not None:
+        raise TranscriptError(problem)
     lang = data.get("lang")
     if lang is not None and lang not in LANGS:
         raise TranscriptError(f"lang: must be 'ru' or 'en', not {lang!r}")
@@ -153,6 +156,8 @@ def _turn(item: Any, where: str, previous_at: float | None, previous_field: str)
         raise TranscriptError(f"{where}.text: must not be empty")
     if len(text) > MAX_TEXT_CHARS:
         raise TranscriptError(f"{where}.text: {len(text)} characters; at most {MAX_TEXT_CHARS}")
+    if (problem := surrogate_problem(text, f"{where}.text")) is not None:
+        raise TranscriptError(problem)
     at = None
     if item.get("at") is not None:
         at = _number(item["at"], f"{where}.at")

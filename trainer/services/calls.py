@@ -34,6 +34,7 @@ from trainer.services.personas import current_persona, persona_of, resolver
 from trainer.spin.classifier import classify
 from trainer.spin.labels import LANGS, Label, Lang
 from trainer.spin.types import ContextTurn
+from trainer.textcheck import surrogate_problem
 
 SCORECARD_SCHEMA = 1
 CALL_MODES = ("practice", "exam")  # exam: no badges, nudges or hints until the call ends
@@ -68,7 +69,9 @@ def check_turn_rate(db: Session, user: User, per_minute: int) -> None:
 
 
 def clean_text(text: str, max_chars: int) -> str:
-    """Drop control characters (keep newlines and tabs), trim, and refuse empty or too long text."""
+    """Drop control characters (keep newlines and tabs), trim, and refuse empty, too long or unencodable text."""
+    if (problem := surrogate_problem(text, "text")) is not None:
+        raise CallError(422, problem)
     cleaned = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
     if not cleaned:
         raise CallError(422, "text is empty; type what you would say to the client")

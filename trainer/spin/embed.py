@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from trainer.textcheck import encodable
+
 if TYPE_CHECKING:
     from trainer.spin.encoder_process import EncoderProcess
 
@@ -129,7 +131,7 @@ def _encode(texts: Sequence[str]) -> npt.NDArray[np.float32]:
     todo = [i for i, text in enumerate(texts) if text.strip()]
     for start in range(0, len(todo), _BATCH):
         chunk = todo[start:start + _BATCH]
-        out[chunk] = _encoder().encode([texts[i][:MAX_CHARS] for i in chunk])
+        out[chunk] = _encoder().encode([encodable(texts[i][:MAX_CHARS]) for i in chunk])
     return out
 
 

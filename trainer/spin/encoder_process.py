@@ -152,8 +152,9 @@ class EncoderProcess:
         """The label of a trainee line (`trainer.spin.classifier.classify_with`, the shipped approach) worked
         out in the child; None while the child is down or when its classifier failed on the line: the caller
         labels it in this process."""
-        request = json.dumps({"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang},
-                             ensure_ascii=False).encode()
+        # ASCII JSON: a line may hold an unpaired surrogate, which UTF-8 cannot carry (trainer.textcheck)
+        request = json.dumps({"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang}
+                             ).encode()
         return self._asking(lambda proc: self._ask_label(proc, request), "labelled")
 
     def _asking(self, ask: Callable[[subprocess.Popen[bytes]], _T], done_here: str) -> _T | None:
@@ -268,8 +269,7 @@ class EncoderProcess:
 def _label_json(result: Classification) -> bytes:
     """A label on the wire: every field, confidences unrounded (JSON gives a float back exactly)."""
     segments = [[seg.text, seg.label.value, seg.confidence, seg.reason] for seg in result.segments]
-    return json.dumps([result.label.value, result.confidence, result.reason, result.lang, segments],
-                      ensure_ascii=False).encode()
+    return json.dumps([result.label.value, result.confidence, result.reason, result.lang, segments]).encode()
 
 
 def _label_from_json(payload: bytes) -> Classification:
