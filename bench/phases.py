@@ -192,7 +192,7 @@ def tail(marks: list[list[Any]], share: float = 0.05, until: str = "open model s
 def serve() -> int:
     from trainer.cli import main
     from trainer.engines import sse
-    from trainer.services import accounts
+    from trainer.services import accounts, call_access
     from trainer.services import calls as call_service
     from trainer.spin import embed
     from trainer.spin.llm import LLMClassifier
@@ -201,7 +201,7 @@ def serve() -> int:
     from trainer.web.slots import DbSlots
 
     for owner, attr, name in ((DbSlots, "__aenter__", "db place"), (DbSlots, "__aexit__", "place back"),
-                              (accounts, "user_for_token", "sign-in"), (call_service, "call_to_speak_in", "load call"),
+                              (accounts, "user_for_token", "sign-in"), (call_access, "call_to_speak_in", "load call"),
                               (call_service, "classify", "label"), (embed, "_encode", "encode"),
                               (embed, "embed_many", "vectors"),
                               (LLMClassifier, "confirm", "label check"),

@@ -35,7 +35,7 @@ def main() -> int:
     from trainer.app import build_context
     from trainer.config import load_settings
     from trainer.db.session import unit_of_work
-    from trainer.services import accounts
+    from trainer.services import accounts, call_access
     from trainer.services import calls as call_service
 
     with tempfile.TemporaryDirectory(prefix="spin-prof-") as tmp, bench_database(args.db, Path(tmp)) as url:
@@ -62,7 +62,7 @@ def main() -> int:
             ended = False
             for line in script.lines:
                 def turn(db: object, user: object, line: str = line) -> bool:
-                    call = call_service.get_call_for(db, user, call_id)  # type: ignore[arg-type]
+                    call = call_access.get_call_for(db, user, call_id)  # type: ignore[arg-type]
                     pair = call_service.take_turn(db, call, line, ctx.engine, 2000, ctx.rubric)  # type: ignore[arg-type]
                     return bool(pair.call.ended)
                 ended = bool(request("turn", turn))
@@ -70,7 +70,7 @@ def main() -> int:
                     break
             if not ended:
                 request("end", lambda db, user: call_service.end_call(
-                    db, call_service.get_call_for(db, user, call_id), ctx.rubric))
+                    db, call_access.get_call_for(db, user, call_id), ctx.rubric))
 
         for i in range(len(scripts)):  # warm: caches, classifier model, persona versions
             one_call(i)

@@ -17,7 +17,7 @@ from trainer.db.models import ApiToken, Call, PersonaVersion, Turn, User
 from trainer.db.session import make_engine, unit_of_work
 from trainer.engines.scripted import ScriptedEngine
 from trainer.scoring.rubric import default_rubric_path, load_rubric
-from trainer.services import accounts
+from trainer.services import accounts, call_access
 from trainer.services import calls as call_service
 from trainer.services.personas import latest_versions, sync_persona_files
 from trainer.services.privacy import export_user
@@ -231,7 +231,7 @@ def test_a_turn_reads_its_call_and_turns_in_one_statement(sessions: sessionmaker
         user = db.get(User, user_id)
         assert user is not None
         statements.clear()
-        call = call_service.call_to_speak_in(db, user, call_id, per_minute=0)
+        call = call_access.call_to_speak_in(db, user, call_id, per_minute=0)
         assert len(call.turns) == 3
         call_service.take_turn(db, call, "How many sites do you run?", ScriptedEngine(), 2000, rubric)
     kinds = [s.split()[0] for s in statements if not s.startswith("BEGIN")]
@@ -260,11 +260,11 @@ def test_two_lines_said_at_once_in_one_call_store_one_and_refuse_the_other(sessi
         begin_read(late)  # as the web layer reads: on SQLite the read holds no writer's place
         late_user = late.get(User, user_id)
         assert late_user is not None
-        late_call = call_service.call_to_speak_in(late, late_user, call_id, per_minute=0)
+        late_call = call_access.call_to_speak_in(late, late_user, call_id, per_minute=0)
         with unit_of_work(sessions) as db:
             first_user = db.get(User, user_id)
             assert first_user is not None
-            first = call_service.call_to_speak_in(db, first_user, call_id, per_minute=0)
+            first = call_access.call_to_speak_in(db, first_user, call_id, per_minute=0)
             call_service.take_turn(db, first, "How many sites do you run?", ScriptedEngine(), 2000, rubric)
         with pytest.raises(call_service.CallError) as refused:
             call_service.take_turn(late, late_call, "How do you handle deliveries today?", ScriptedEngine(), 2000,

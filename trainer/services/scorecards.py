@@ -27,6 +27,7 @@ from trainer.db.session import begin_read, end_reads
 from trainer.personas import director
 from trainer.personas.director import DirectorState
 from trainer.scoring.rubric import Rubric
+from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, TurnPair
 
@@ -62,7 +63,7 @@ def hang_up(db: Session, user: User, call_id: int, rubric_of: RubricOf) -> Score
     The session's transaction, if any, must be finished or a read: the call is read in a new read.
     """
     begin_read(db)
-    call = call_service.get_call_for(db, user, call_id)
+    call = call_access.get_call_for(db, user, call_id)
     _may_hang_up(call, user)
     existing = call_service.latest_scorecard(db, call)
     if existing is not None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
@@ -136,7 +137,7 @@ def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
 def get_calls(db: DB, who: Auth, limit: Annotated[int, Query(ge=1, le=200)] = 50,
               offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
     """Calls the caller may see, newest first."""
-    rows, total = call_service.list_calls(db, who.user, limit, offset)
+    rows, total = call_access.list_calls(db, who.user, limit, offset)
     items = [call_json(c, call_service.latest_scorecard(db, c), full=False) for c in rows]
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
@@ -144,7 +145,7 @@ def get_calls(db: DB, who: Auth, limit: Annotated[int, Query(ge=1, le=200)] = 50
 @router.get("/api/calls/{call_id}", tags=["calls"], response_model=dict[str, Any])
 def get_call(call_id: int, db: DB, who: Auth) -> JSONResponse:
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
+        call = call_access.get_call_for(db, who.user, call_id)
     except CallError as exc:
         raise _raise(exc) from None
     return answer(call_json(call, call_service.latest_scorecard(db, call)))
@@ -160,7 +161,7 @@ def post_turn(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
     """
     who = turn_writer(db, ctx, caller, body.text)
     try:
-        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
+        call = call_access.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
         # The rubric in force is looked up only if this turn ends the call and it must be scored.
         pair = call_service.take_turn(db, call, body.text, ctx.engine, ctx.settings.max_turn_chars,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from trainer.services import accounts, signin
+from trainer.services import accounts, call_access, signin
 from trainer.services import calls as call_service
 from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
@@ -130,7 +130,7 @@ def home(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal) -> Response:
         return _to_login()
     lang = pick_lang(request)
     personas = [persona_json(p, lang) for p in listed_personas(db)]
-    rows, _ = call_service.list_calls(db, who.user, 20, 0)
+    rows, _ = call_access.list_calls(db, who.user, 20, 0)
     recent = [call_json(c, call_service.latest_scorecard(db, c), full=False) for c in rows]
     names = {c.persona_id: persona_of(c.persona_version).name_for(lang) for c in rows}
     return render(request, ctx, who, "home.html", personas=personas, calls=recent, persona_names=names)
@@ -155,7 +155,7 @@ def call_page(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybePrinci
     if who is None:
         return _to_login()
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
+        call = call_access.get_call_for(db, who.user, call_id)
     except CallError:
         return render(request, ctx, who, "error.html", status=404, message_key="not_found")
     card = call_service.latest_scorecard(db, call)
@@ -183,7 +183,7 @@ def post_turn_form(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
         return _to_login()
     check_form(request, who, csrf_token, ctx.secret_key)
     try:
-        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute)
+        call = call_access.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute)
         call_service.take_turn(db, call, text, ctx.engine, ctx.settings.max_turn_chars, rubric,
                                classifier=ctx.classifier, outside=ctx.db_slots.released)
     except CallError as exc:

@@ -35,6 +35,7 @@ from trainer import conversation
 from trainer.db.session import unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
+from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.scorecards import store_last_words
@@ -224,7 +225,7 @@ def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ct
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     early = _early_reply(ctx)
     try:
-        call = call_service.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
+        call = call_access.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
         # An instant engine's reply goes in with the trainee's line (one INSERT; see calls.take_turn).
         pending = call_service.begin_turn_safely(db, call, body.text, ctx.settings.max_turn_chars,

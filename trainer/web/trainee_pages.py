@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from trainer.db.session import begin_read, end_reads
-from trainer.services import calls as call_service
+from trainer.services import call_access
 from trainer.services.branching import branch_call
 from trainer.services.calls import CallError
 from trainer.services.personas import latest_version, persona_of
@@ -31,7 +31,7 @@ def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, A
     """
     begin_read(db)  # asked after every line of a practice call: it only reads (on SQLite, no writer's place)
     try:
-        call = call_service.get_call_for(db, who.user, call_id)
+        call = call_access.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
             raise CallError(403, "coaching is only for the trainee who holds the call")
         if call.mode == "exam" and not call.ended:
@@ -51,7 +51,7 @@ def try_again_from(call_id: int, request: Request, ctx: Ctx, db: DB, who: MaybeP
         return RedirectResponse("/login", status_code=303)
     check_form(request, who, csrf_token, ctx.secret_key)
     try:
-        parent = call_service.get_call_for(db, who.user, call_id)
+        parent = call_access.get_call_for(db, who.user, call_id)
         call = branch_call(db, who.user, parent, turn, ctx.engine.name)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
