@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, freeze_heap: bool = False, encoder_process
         """Text neither the database nor UTF-8 takes: a JSON "\\ud800" escape without its pair
         (trainer.textcheck). A line and a transcript are checked where they arrive, the field named; this
         answers any other field with a 422 instead of a crash."""
-        char = ord(exc.object[exc.start]) if isinstance(exc.object, str) and exc.start < len(exc.object) else 0
+        char = ord(exc.object[exc.start])
         return JSONResponse(status_code=422, content={
             "detail": f"the request holds text with an unpaired UTF-16 surrogate (\\u{char:04x}); send valid "
                       "Unicode text"})

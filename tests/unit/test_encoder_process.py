@@ -86,14 +86,19 @@ def test_a_child_that_cannot_start_is_retried_a_few_times_then_left(caplog: pyte
     assert all(np.array_equal(r, results[0]) for r in results)
 
 
-GARBAGE = ("import struct, sys\n"
-           "out = sys.stdout.buffer\n"
-           "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
-           "while True:\n"
-           "    head = sys.stdin.buffer.read(5)\n"
-           "    if len(head) < 5: break\n"
-           "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
-           "    out.write(struct.pack('!cI', b'V', 4) + b'abcd'); out.flush()\n")
+def answering_child(kind: bytes, answer: bytes) -> str:
+    """A child's program that says it is ready, then answers every request with one frame: `kind`, `answer`."""
+    return ("import struct, sys\n"
+            "out = sys.stdout.buffer\n"
+            "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
+            "while True:\n"
+            "    head = sys.stdin.buffer.read(5)\n"
+            "    if len(head) < 5: break\n"
+            "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
+            f"    out.write(struct.pack('!cI', {kind!r}, {len(answer)}) + {answer!r}); out.flush()\n")
+
+
+GARBAGE = answering_child(b"V", b"abcd")  # vectors of the wrong size for any request
 
 
 def test_a_child_answering_garbage_is_dropped(caplog: pytest.LogCaptureFixture) -> None:

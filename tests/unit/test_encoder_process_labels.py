@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 
+from tests.unit.test_encoder_process import answering_child
 from trainer.spin import classifier, embed
 from trainer.spin.classifier import APPROACH, classify, classify_with
 from trainer.spin.encoder_process import EncoderProcess, _read_frame, _write_frame, serve
@@ -89,17 +90,6 @@ def test_a_killed_child_costs_no_label(caplog: pytest.LogCaptureFixture) -> None
         proc.close()
 
 
-# A child that says it is ready, then answers every label request with `ANSWER` (and vectors with zeros).
-ODD = ("import struct, sys\n"
-       "out = sys.stdout.buffer\n"
-       "out.write(struct.pack('!cI', b'R', 0)); out.flush()\n"
-       "while True:\n"
-       "    head = sys.stdin.buffer.read(5)\n"
-       "    if len(head) < 5: break\n"
-       "    sys.stdin.buffer.read(struct.unpack('!cI', head)[1])\n"
-       "    out.write(struct.pack('!cI', KIND, len(ANSWER)) + ANSWER); out.flush()\n")
-
-
 @pytest.mark.parametrize(("kind", "answer", "dropped", "logged"), [
     (b"E", b"ValueError: no model", False, "the classifier failed (ValueError: no model)"),
     (b"C", b'["situation", 0.5]', True, "an unreadable label (ValueError"),
@@ -108,8 +98,8 @@ ODD = ("import struct, sys\n"
 ])
 def test_a_child_failing_a_label_costs_no_label(kind: bytes, answer: bytes, dropped: bool, logged: str,
                                                 caplog: pytest.LogCaptureFixture) -> None:
-    script = f"KIND = {kind!r}\nANSWER = {answer!r}\n" + ODD
-    odd = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder, command=[sys.executable, "-c", script])
+    odd = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder,
+                         command=[sys.executable, "-c", answering_child(kind, answer)])
     odd.start()
     first = odd.pid
     try:

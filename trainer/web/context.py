@@ -33,8 +33,8 @@ class AppContext:
     # Requests that may hold a DB session at once (`Settings.effective_db_concurrency`), below the pool size
     # (trainer.db.session.POOL_SIZE).
     db_slots: DbSlots
-    # Sessions for requests that only read (GET and HEAD: trainer.web.deps.get_db); None: `sessions` for all.
-    read_sessions: sessionmaker[Session] | None = None
+    # Sessions for requests that only read (GET and HEAD: trainer.web.deps.get_db).
+    read_sessions: sessionmaker[Session]
     has_users: bool = False
     setup_url: str | None = None
     persona_problems: list[str] = field(default_factory=list)

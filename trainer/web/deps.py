@@ -43,8 +43,7 @@ async def get_db(request: Request, ctx: Ctx) -> AsyncIterator[Session]:
     connections that other requests, themselves waiting for a thread, are holding.
     """
     async with ctx.db_slots:
-        reads = ctx.read_sessions if request.method in READING_METHODS else None
-        session = (reads or ctx.sessions)()
+        session = (ctx.read_sessions if request.method in READING_METHODS else ctx.sessions)()
         try:
             yield session
         except BaseException:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from trainer.db.session import begin_read, end_reads
+from trainer.db.session import end_reads
 from trainer.services import call_access
 from trainer.services.branching import branch_call
 from trainer.services.calls import CallError
@@ -29,7 +29,6 @@ def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, A
 
     An exam call gets nothing until it has ended (409); after the end there is nothing left to coach.
     """
-    begin_read(db)  # asked after every line of a practice call: it only reads (on SQLite, no writer's place)
     try:
         call = call_access.get_call_for(db, who.user, call_id)
         if call.user_id != who.user.id:
@@ -39,7 +38,7 @@ def coach(call_id: int, db: DB, who: Auth, rubric: CurrentRubric) -> dict[str, A
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
     advice = coach_of(db, call, rubric)
-    end_reads(db)
+    end_reads(db)  # a GET's transaction is a read (trainer.web.deps.get_db): ended here, in this thread
     return advice
 
 
