@@ -1,11 +1,14 @@
-"""`RecentWriters`: which credentials signed in as writers lately (it only decides when a line is encoded)."""
+"""`RecentWriters`: which credentials signed in as writers lately (it only decides when a line is encoded);
+`RecentContexts`: the last turns of the calls lately stored (only a guess to begin a label with)."""
 
 from __future__ import annotations
 
 import pytest
 
+from trainer.conversation import CONTEXT_TURNS
+from trainer.spin.types import ContextTurn
 from trainer.web.deps import Credentials
-from trainer.web.recent import RecentWriters
+from trainer.web.recent import RecentContexts, RecentWriters
 
 
 class Clock:
@@ -58,3 +61,18 @@ def test_the_oldest_are_forgotten_beyond_the_size_and_no_token_is_kept() -> None
 def test_a_nonsense_time_or_size_is_refused(ttl_s: float, size: int) -> None:
     with pytest.raises(ValueError, match="positive time and size"):
         RecentWriters(ttl_s=ttl_s, size=size)
+
+
+def test_a_calls_last_turns_are_remembered_as_its_next_label_reads_them() -> None:
+    contexts = RecentContexts(size=2)
+    turns = [ContextTurn("client" if n % 2 == 0 else "trainee", f"turn {n}") for n in range(11)]
+    assert contexts.guess(1) is None
+    contexts.remember(1, "ru", turns)
+    assert contexts.guess(1) == ("ru", tuple(turns[-CONTEXT_TURNS:]))
+    contexts.remember(1, "ru", turns[:2])  # a later line replaces the guess
+    assert contexts.guess(1) == ("ru", tuple(turns[:2]))
+    contexts.remember(2, "en", turns[:1])
+    contexts.remember(3, "en", turns[:1])  # the call least lately stored is forgotten first
+    assert contexts.guess(1) is None and contexts.guess(2) == contexts.guess(3) == ("en", (turns[0],))
+    with pytest.raises(ValueError, match="at least one call"):
+        RecentContexts(size=0)

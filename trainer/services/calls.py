@@ -129,8 +129,10 @@ def store_reply(conn: Connection, call_id: int, index: int, spoken: conversation
     return Turn(**row)  # what the response shows of it; in no session
 
 
-def history_of(call: Call) -> list[ContextTurn]:
-    return [ContextTurn(role="trainee" if t.role == "trainee" else "client", text=t.text) for t in call.turns]
+def history_of(call: Call, last: int | None = None) -> list[ContextTurn]:
+    """The call's turns (its `last` ones only, if given) as a label's context and a model's history."""
+    turns = call.turns if last is None else call.turns[-last:]
+    return [ContextTurn(role="trainee" if t.role == "trainee" else "client", text=t.text) for t in turns]
 
 
 @dataclass(frozen=True)

@@ -277,11 +277,26 @@ _elsewhere: dict[str, Elsewhere] = {}
 def label_elsewhere(labeller: Elsewhere | None) -> None:
     """Have `classify` ask `labeller` first: a serving process's encoder child, which runs this same code
     beside the server's GIL (trainer.spin.encoder_process: why). It answers None when it cannot, and the
-    line is labelled here. None stops asking it."""
-    if labeller is None:
-        _elsewhere.pop("labeller", None)
-    else:
+    line is labelled here. None stops asking it. The labeller replaced is closed if it can be (a
+    `LabelsAhead` stops its thread)."""
+    old = _elsewhere.pop("labeller", None) if labeller is None else _elsewhere.get("labeller")
+    if labeller is not None:
         _elsewhere["labeller"] = labeller
+    close = getattr(old, "close", None)
+    if old is not labeller and callable(close):
+        close()
+
+
+def label_ahead(text: str, context: Sequence[ContextTurn], lang: Lang | None) -> None:
+    """A line about to be labelled in `context` (the call's last turns as the server last stored them): have
+    the labeller elsewhere begin its label now (`trainer.spin.label_ahead`), or, without one that can,
+    begin encoding the line (`prefetch_vectors`). `classify` uses a label begun ahead only for exactly this
+    line, context and language."""
+    start = getattr(_elsewhere.get("labeller"), "start", None)
+    if callable(start):
+        start(text, context, lang)
+    else:
+        prefetch_vectors(text)
 
 
 def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:

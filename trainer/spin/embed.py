@@ -92,12 +92,13 @@ def encode_in_child_process() -> EncoderProcess:
     """
     from trainer.spin import classifier
     from trainer.spin.encoder_process import EncoderProcess
+    from trainer.spin.label_ahead import LabelsAhead
 
     child = EncoderProcess(DIM, fallback=in_process_encoder)
     child.start()
     with _lock:
         _state["use"] = child
-    classifier.label_elsewhere(child.classify)
+    classifier.label_elsewhere(LabelsAhead(child.classify))
     return child
 
 

@@ -12,7 +12,8 @@ The label itself runs there too (`classify`): the rule pass and the learned mode
 ~20 M instructions a streamed turn costs the server, all of it Python holding the GIL, on the path before
 the model is asked. In the child they run beside the server's GIL, next to the vectors they read (kept
 in the child's own cache, which the server's prefetches fill). The label is the same: the child runs the
-same classifier on the same line, context and language.
+same classifier on the same line, context and language. A web server begins a line's label as its request
+arrives (trainer.spin.label_ahead), so the child works it out while the server loads the call.
 
 Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a kind byte and a length):
   parent -> child  b"T" + JSON list of texts, or

@@ -11,12 +11,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from trainer.conversation import CONTEXT_TURNS
+from trainer.db.models import Call
 from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas
 from trainer.services.scorecards import hang_up
-from trainer.spin.classifier import classify, prefetch_vectors
+from trainer.spin.classifier import classify, label_ahead, prefetch_vectors
 from trainer.spin.llm import LLMClassifier
 from trainer.web.context import AppContext
 from trainer.web.deps import (
@@ -59,7 +61,8 @@ async def early_caller(request: Request, ctx: Ctx, caller: Caller) -> Credential
     except ValueError:
         return caller  # the route answers a body that is not JSON
     line = body.get("text") if isinstance(body, dict) else None
-    if isinstance(line, str) and _encode_ahead(ctx, line):
+    call_id = str(request.path_params.get("call_id", ""))
+    if isinstance(line, str) and call_id.isdigit() and _label_ahead(ctx, int(call_id), line):
         return replace(caller, line_sent=True)
     return caller
 
@@ -67,29 +70,44 @@ async def early_caller(request: Request, ctx: Ctx, caller: Caller) -> Credential
 EarlyCaller = Annotated[Credentials, Depends(early_caller)]
 
 
-def turn_writer(db: Session, ctx: AppContext, caller: Credentials, line: str) -> Principal:
+def turn_writer(db: Session, ctx: AppContext, caller: Credentials, call_id: int, line: str) -> Principal:
     """The start of a turn route: the transaction begun as the turn needs it (`calls.begin_turn_read`, which
-    the sign-in reads in), the signed-in writer, and their line sent ahead to the encoder (unless
-    `early_caller` sent it already)."""
+    the sign-in reads in), the signed-in writer, and their line's label begun ahead (unless `early_caller`
+    began it already)."""
     call_service.begin_turn_read(db, ctx.engine)
     who = signed_in_writer(db, caller)
     ctx.recent_writers.saw(caller)
     if not caller.line_sent:
-        _encode_ahead(ctx, line)
+        _label_ahead(ctx, call_id, line)
     return who
 
 
-def _encode_ahead(ctx: AppContext, line: str) -> bool:
-    """Start encoding a writer's line before its label (`classifier.prefetch_vectors`): the shipped
-    classifiers read sentence vectors, and a line the turn will refuse is not sent. True if it was sent."""
+def _label_ahead(ctx: AppContext, call_id: int, line: str) -> bool:
+    """Begin a writer's line's label before the call is loaded, in the call's context as this process last
+    stored it (`classifier.label_ahead`), or, with no such context, begin encoding it
+    (`classifier.prefetch_vectors`): the shipped classifiers read sentence vectors. A line the turn will
+    refuse is not sent. True if it was sent."""
     if ctx.classifier is not classify and not isinstance(ctx.classifier, LLMClassifier):
         return False
     try:
         cleaned = call_service.clean_text(line, ctx.settings.max_turn_chars)
     except CallError:
         return False  # the turn refuses it with this error
-    prefetch_vectors(cleaned)
+    guess = ctx.recent_contexts.guess(call_id)
+    if guess is None:
+        prefetch_vectors(cleaned)
+    else:
+        lang, context = guess
+        label_ahead(cleaned, context, lang)
     return True
+
+
+def remember_call(ctx: AppContext, call: Call) -> None:
+    """A call that goes on, with the turns just stored: its next line's label may begin on arrival, in the
+    context of these turns (`_label_ahead`)."""
+    if not call.ended:  # its language was checked when the call began and again by the turn
+        ctx.recent_contexts.remember(call.id, call_service.check_lang(call.lang),
+                                     call_service.history_of(call, CONTEXT_TURNS))
 
 
 def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:
@@ -130,6 +148,7 @@ def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
         raise _raise(exc) from None
     out = call_json(call)
     commit_here(db)
+    remember_call(ctx, call)
     return answer(out, 201)
 
 
@@ -159,7 +178,7 @@ def post_turn(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
     Send an `Idempotency-Key` header to make a retry safe: the same key is stored once and
     answered the same.
     """
-    who = turn_writer(db, ctx, caller, body.text)
+    who = turn_writer(db, ctx, caller, call_id, body.text)
     try:
         call = call_access.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
@@ -172,6 +191,7 @@ def post_turn(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
     out = {"trainee": trainee_json(pair.trainee), "client": client_json(pair.client),
            "ended": pair.call.ended, "state": pair.call.state}
     commit_here(db)
+    remember_call(ctx, pair.call)
     return answer(out)
 
 

@@ -15,7 +15,7 @@ from trainer.engines.base import Engine
 from trainer.scoring.rubric import Rubric
 from trainer.services.rubric_admin import current_rubric
 from trainer.web.i18n import Messages
-from trainer.web.recent import RecentWriters
+from trainer.web.recent import RecentContexts, RecentWriters
 from trainer.web.slots import DbSlots
 
 
@@ -43,6 +43,8 @@ class AppContext:
     loop: asyncio.AbstractEventLoop | None = None
     # Who signed in as a writer lately: their lines go to the encoder on arrival (trainer.web.recent).
     recent_writers: RecentWriters = field(default_factory=RecentWriters)
+    # The last turns of the calls this process stored lines of: their next line's label begins on arrival.
+    recent_contexts: RecentContexts = field(default_factory=RecentContexts)
 
     def rubric_in_force(self, db: Session) -> Rubric:
         """The rubric new scorecards use: the newest version trainers saved, else the file's."""

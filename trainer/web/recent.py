@@ -1,4 +1,5 @@
-"""Which credentials signed in as writers lately, so that their next line reaches the encoder on arrival.
+"""Which credentials signed in as writers lately, and the last turns of the calls they spoke in, so that
+their next line reaches the encoder on arrival, and with its context, its label begins there.
 
 A turn's label waits for its line's sentence vectors. Sent to the encoder only after the sign-in, the
 encoding overlapped the call's load and little else; under load the label then waited for it, holding
@@ -7,6 +8,9 @@ encoding also overlaps the wait for a place and the sign-in. An unknown caller's
 could make the server encode text for nothing. This remembers which credentials signed in as writers in
 this process lately; it decides only when a line is sent to the encoder, never who may write (the sign-in
 in the handler still does, and a line refused there only cost the encoder's time).
+
+With the call's last turns as this process stored them, the whole label is begun on arrival instead of
+the encoding only (trainer.spin.label_ahead: why, and why a wrong guess cannot change a label).
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+from trainer.conversation import CONTEXT_TURNS
+from trainer.spin.labels import Lang
+from trainer.spin.types import ContextTurn
 
 if TYPE_CHECKING:
     from trainer.web.deps import Credentials
@@ -73,3 +81,39 @@ class RecentWriters:
                 del self._seen[digest]
                 return False
             return True
+
+
+#: Calls whose last turns are remembered at most (a call's context is a few hundred bytes as a rule, 16 KB
+#: at worst: eight turns of 2,000 characters).
+CALLS_REMEMBERED = 2_048
+
+
+class RecentContexts:
+    """The last turns of the calls this process stored a line of lately, as the label of their next line
+    reads them (the language, and `CONTEXT_TURNS` turns), the `size` latest calls at most.
+
+    A guess, and only used as one: the next line's label is begun with it on arrival
+    (`trainer.spin.classifier.label_ahead`), and the turn uses that label only if the call, once loaded,
+    has exactly these turns. Another process of the server may have stored a line of the call since.
+    """
+
+    def __init__(self, size: int = CALLS_REMEMBERED) -> None:
+        if size < 1:
+            raise ValueError(f"RecentContexts needs room for at least one call, not {size}")
+        self.size = size
+        self._calls: OrderedDict[int, tuple[Lang, tuple[ContextTurn, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def remember(self, call_id: int, lang: Lang, turns: Sequence[ContextTurn]) -> None:
+        """The call `call_id` now ends with `turns` (the whole call or at least its last `CONTEXT_TURNS`)."""
+        context = tuple(turns)[-CONTEXT_TURNS:]
+        with self._lock:
+            self._calls[call_id] = (lang, context)
+            self._calls.move_to_end(call_id)
+            while len(self._calls) > self.size:
+                self._calls.popitem(last=False)
+
+    def guess(self, call_id: int) -> tuple[Lang, tuple[ContextTurn, ...]] | None:
+        """The language and last turns of `call_id` when this process last stored a line of it, if it did."""
+        with self._lock:
+            return self._calls.get(call_id)

@@ -40,7 +40,8 @@ from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
 from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
-from trainer.web.api import EarlyCaller, TurnIn, turn_writer
+from trainer.spin.types import ContextTurn
+from trainer.web.api import EarlyCaller, TurnIn, remember_call, turn_writer
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, Ctx, commit_here
 from trainer.web.early import EarlyReply, EarlyStreamingResponse
@@ -164,8 +165,11 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
     yield _done(done, streamed)
-    if done["client"] and not done["ended"]:
-        _read_ahead(done["client"]["text"])
+    if done["client"] and not done["ended"] and request is not None:
+        client_text = done["client"]["text"]
+        _read_ahead(client_text)
+        ctx.recent_contexts.remember(turn.call_id, request.lang,
+                                     (*request.history, ContextTurn(role="client", text=client_text)))
 
 
 class _Relay:
@@ -220,7 +224,7 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
-    who = turn_writer(db, ctx, caller, body.text)
+    who = turn_writer(db, ctx, caller, call_id, body.text)
     instant = is_instant(ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     early = _early_reply(ctx)
@@ -242,6 +246,7 @@ def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ct
         if instant:  # the whole turn is this transaction, committed here before the body streams
             events = _spoken_at_once(db, ctx, pending)
             commit_here(db)
+            remember_call(ctx, call)
             return StreamingResponse(_replayed(events), media_type="text/event-stream", headers=headers)
         first = trainee_json(pending.trainee)
         # The turn is committed here, in this thread, before the body streams (the model may be busy with
