@@ -44,7 +44,7 @@ class LabelsAhead:
             raise ValueError(f"LabelsAhead needs room for at least one label, not {kept}")
         self.labeller = labeller
         self.kept = kept
-        self.begun = 0  # labels begun ahead (for tests and benchmarks)
+        self.begun = 0  # labels begun ahead (for tests)
         self.hits = 0  # turns that took their label from one begun ahead (one not started yet is cancelled)
         self._lock = threading.Lock()
         self._ahead: OrderedDict[Key, Future[Classification | None]] = OrderedDict()
