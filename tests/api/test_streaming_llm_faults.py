@@ -243,3 +243,26 @@ def test_a_streamed_turn_on_sqlite_reads_in_one_transaction_and_writes_in_two(tm
         assert got[-1][0] == "done" and got[-1][1]["client"]["text"] == REPLY
         assert begins == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"], begins
         assert [t["role"] for t in live.call(call_id)["turns"]] == ["client", "trainee", "client"]
+
+
+def test_a_streamed_turn_on_postgresql_sends_no_begin_and_writes_its_line_in_one_statement(tmp_path: Path) -> None:
+    """Sign-in and the call's load read in autocommit; the director's state and the line go in as one
+    statement, the reply as another, each atomic on its own: four round trips, none a BEGIN or COMMIT."""
+    from sqlalchemy import event
+
+    with fake_openai(reply=REPLY) as fake, llm_app(tmp_path, fake.base_url) as live:
+        if live.app.state.ctx.db_engine.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL's implicit BEGIN (SQLite's explicit ones: the test above)")
+        call_id = live.start_call()
+        sent: list[tuple[str, bool]] = []
+
+        def record(conn: Any, _cur: Any, statement: str, *_: Any) -> None:
+            sent.append((statement.split()[0], conn.connection.driver_connection.autocommit))
+
+        event.listen(live.app.state.ctx.db_engine, "before_cursor_execute", record)
+        got = stream(live, call_id)
+        assert got[-1][0] == "done" and got[-1][1]["client"]["text"] == REPLY
+        assert sent == [("SELECT", True), ("SELECT", True), ("SELECT", True), ("WITH", True), ("INSERT", True)], sent
+        turns = live.call(call_id)["turns"]
+        assert [t["role"] for t in turns] == ["client", "trainee", "client"]
+        assert turns[1]["text"] == QUESTION and turns[1]["label"]

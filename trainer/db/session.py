@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,9 +46,12 @@ def make_engine(url: str, *, ping_idle_s: float | None = None, **kwargs: Any) ->
         return engine
     kwargs.setdefault("pool_size", POOL_SIZE)
     kwargs.setdefault("max_overflow", MAX_OVERFLOW)
-    if kwargs.get("pool_pre_ping"):
-        return create_engine(url, **kwargs)
     engine = create_engine(url, **kwargs)
+    # Reads run in the driver's autocommit there (`begin_read`): a write among them would be committed alone.
+    event.listen(engine, "before_cursor_execute", refuse_writes_in_autocommit_reads)
+    event.listen(engine, "checkin", _transactions_again)
+    if kwargs.get("pool_pre_ping"):
+        return engine
     event.listen(engine, "connect", _fresh)
     event.listen(engine, "checkin", _fresh)
     event.listen(engine, "checkout", _pinger(engine.dialect, PING_IDLE_S if ping_idle_s is None else ping_idle_s))
@@ -126,28 +129,81 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 def begin_read(session: Session) -> None:
-    """Start the session's transaction as one that only reads: on SQLite it takes no writer's place
-    (see trainer.db.gate.READ_ONLY); end it with `end_reads` before anything writes."""
+    """Start the session's transaction as one that only reads; end it with `end_reads` before anything
+    writes. On SQLite it takes no writer's place (see trainer.db.gate.READ_ONLY). On a server database
+    its statements run in the driver's autocommit: under READ COMMITTED each statement reads a snapshot
+    of its own anyway, and the BEGIN the driver sends before a transaction's first statement is a round
+    trip (one of the three before a streamed turn's model was asked)."""
     if not session.in_transaction():
-        session.connection(execution_options=READ_ONLY)
+        conn = session.connection(execution_options=READ_ONLY)
+        if conn.dialect.name != "sqlite":
+            _driver(conn).autocommit = True
 
 
 def end_reads(session: Session) -> bool:
-    """On SQLite, end a transaction `begin_read` began, in the thread that ran its reads.
+    """End the reads `begin_read` began, in the thread that ran them; what follows is a writer's.
 
-    Every SQLite transaction here is the single writer's (BEGIN IMMEDIATE, trainer.db.gate); a lookup
+    On SQLite every transaction here is the single writer's (BEGIN IMMEDIATE, trainer.db.gate); a lookup
     whose transaction stayed open across the hop back to the event loop would keep every other writer
-    waiting for as long as the loop takes to schedule the next step. Elsewhere nothing: a read holds no
-    lock on PostgreSQL, and a COMMIT would cost a round trip. True when a transaction was ended: what
-    was read may have changed since.
+    waiting for as long as the loop takes to schedule the next step: it is committed. On a server
+    database nothing is sent: the driver leaves autocommit, and its next statement begins a transaction.
+    True when reads were ended: what they read may have changed since.
     """
     if not session.in_transaction() or session.in_nested_transaction() \
-            or session.get_bind().dialect.name != "sqlite" or session.new or session.dirty or session.deleted:
+            or session.new or session.dirty or session.deleted:
         return False
-    if not session.connection().get_execution_options().get("spin_read_only"):
+    conn = session.connection()
+    if not conn.get_execution_options().get("spin_read_only"):
         return False  # a writer's transaction: it ends when its owner commits
-    session.commit()
+    if conn.dialect.name == "sqlite":
+        session.commit()
+        return True
+    driver = _driver(conn)
+    if not driver.autocommit:
+        return False  # ended already, or a read session's transaction (trainer.web.deps.get_db ends it)
+    driver.autocommit = False
     return True
+
+
+def _driver(conn: Connection) -> Any:
+    return conn.connection.driver_connection
+
+
+@contextmanager
+def autocommitted(conn: Connection) -> Iterator[Connection]:
+    """A server database's connection whose statements each commit on their own (the driver's
+    autocommit): for a write that is one statement, atomic by itself, no BEGIN and COMMIT round trips.
+    Only between transactions (after `end_reads`, or on a connection that has run nothing yet)."""
+    driver = _driver(conn)
+    driver.autocommit = True
+    try:
+        yield conn
+    finally:
+        driver.autocommit = False
+
+
+def _transactions_again(dbapi_conn: Any, _record: Any) -> None:
+    """A connection back in the pool in autocommit (its request failed amid its reads) leaves it."""
+    if dbapi_conn is not None and dbapi_conn.autocommit:
+        dbapi_conn.autocommit = False
+
+
+def refuse_writes_in_autocommit_reads(conn: Connection, cursor: Any, statement: str, *rest: Any) -> None:
+    """`refuse_writes_in_reads` for a server database's reads, which run in autocommit (`begin_read`)."""
+    if _driver(conn).autocommit and conn.get_execution_options().get("spin_read_only"):
+        refuse_writes_in_reads(conn, cursor, statement, *rest)
+
+
+@contextmanager
+def one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a write that is a single statement, atomic on its own: on a server database
+    `autocommitted`; on SQLite a writer's transaction, which takes the writer's place (trainer.db.gate)."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn, autocommitted(conn):
+        yield conn
 
 
 def commit_and_close(session: Session) -> None:

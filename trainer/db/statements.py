@@ -49,6 +49,20 @@ def advance_open_call(ends: bool) -> Update:
 
 
 @cache
+def advance_and_insert_turn(ends: bool) -> Insert:
+    """PostgreSQL: `advance_open_call` and a trainee turn's row (`index` ... `created_at`) as one statement
+    (a data-modifying WITH), atomic on its own, so it runs in autocommit: one round trip where BEGIN,
+    UPDATE, INSERT and COMMIT were four. The turn goes in only if the call was still open: no id back
+    means it had ended."""
+    calls: Table = Call.__table__  # type: ignore[assignment]
+    turns: Table = Turn.__table__  # type: ignore[assignment]
+    advanced = advance_open_call(ends).returning(calls.c.id).cte("advanced")
+    columns = ("index", "role", "text", "label", "confidence", "detail", "request_key", "created_at")
+    row = select(advanced.c.id, *(bindparam(name, type_=turns.c[name].type) for name in columns))
+    return insert(turns).from_select(["call_id", *columns], row).returning(turns.c.id)
+
+
+@cache
 def insert_turn(returning_id: bool) -> Insert:
     """One turn's row (every column given as a parameter), with its new id if `returning_id`."""
     statement = insert(Turn)

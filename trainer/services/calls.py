@@ -24,7 +24,7 @@ from trainer import conversation
 from trainer.db import statements
 from trainer.db.base import utcnow
 from trainer.db.models import Call, Scorecard, Turn, User
-from trainer.db.session import begin_read, end_reads
+from trainer.db.session import autocommitted, begin_read, end_reads
 from trainer.engines.base import Engine, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.personas import director
@@ -247,14 +247,18 @@ def begin_turn(db: Session, call: Call, text: str, max_chars: int, request_key: 
                                turn_index=index + 1)
         if on_request is not None:
             on_request(request)
-    end_reads(db)
-    _advance(db, call, decided.state.to_dict(), utcnow() if decided.state.ended else None)
+    read_ended = end_reads(db)
+    state, ended_at = decided.state.to_dict(), utcnow() if decided.state.ended else None
     row = {"call_id": call.id, "index": index, "role": "trainee", "text": text, "label": c.label.value,
            "confidence": round(c.confidence, 3), "request_key": request_key,
            "detail": {"reason": c.reason, "spin": c.spin.value if c.spin else None,
                       "segments": [s.to_dict() for s in c.segments],
                       "decision": decided.decision.to_dict() if decided.decision else None,
                       **({"check": c.check.to_dict()} if c.check else {})}}
+    if insert_now and read_ended and db.get_bind().dialect.name != "sqlite":
+        trainee = _written_at_once(db, call, state, ended_at, row)
+        return Pending(call=call, trainee=trainee, decision=decided.decision, request=request)
+    _advance(db, call, state, ended_at)
     if insert_now:
         trainee = _inserted(db, call, row)
     else:
@@ -276,6 +280,33 @@ def _inserted(db: Session, call: Call, row: dict[str, Any]) -> Turn:
     return turn
 
 
+def _written_at_once(db: Session, call: Call, state: dict[str, Any], ended_at: datetime | None,
+                     row: dict[str, Any]) -> Turn:
+    """On a server database, `_advance` and `_inserted` as one statement in autocommit
+    (`statements.advance_and_insert_turn`): committed when it returns (the caller's commit then sends
+    nothing; a write after it begins a transaction of its own). Same answers: a 409 if the call ended meanwhile,
+    an IntegrityError if another line took the index."""
+    row = row | {"created_at": utcnow()}
+    with autocommitted(db.connection()) as conn:
+        turn_id = conn.execute(statements.advance_and_insert_turn(ended_at is not None),
+                               row | {"new_state": state, "new_ended_at": ended_at}).scalar_one_or_none()
+    if turn_id is None:
+        raise _ended_meanwhile()
+    set_committed_value(call, "state", state)
+    if ended_at is not None:
+        set_committed_value(call, "ended_at", ended_at)
+    turn = Turn(**row, id=turn_id)
+    make_transient_to_detached(turn)
+    db.add(turn)
+    set_committed_value(call, "turns", [*call.turns, turn])
+    return turn
+
+
+def _ended_meanwhile() -> CallError:
+    return CallError(409, "the call ended while this line was being labelled; start a new call to practise "
+                          "again")
+
+
 def _advance(db: Session, call: Call, state: dict[str, Any], ended_at: datetime | None) -> None:
     """Store the director's new state, only if the call is still open: a hang-up that landed after the
     call was read (the line was labelled meanwhile) makes this a 409, not a call reopened. A line of
@@ -284,8 +315,7 @@ def _advance(db: Session, call: Call, state: dict[str, Any], ended_at: datetime 
     done = db.connection().execute(statements.advance_open_call(ended_at is not None),
                                    {"call_id": call.id, "new_state": state, "new_ended_at": ended_at})
     if done.rowcount != 1:
-        raise CallError(409, "the call ended while this line was being labelled; start a new call to practise "
-                             "again")
+        raise _ended_meanwhile()
     set_committed_value(call, "state", state)
     if ended_at is not None:
         set_committed_value(call, "ended_at", ended_at)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from trainer import conversation
-from trainer.db.session import unit_of_work
+from trainer.db.session import one_statement, unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
 from trainer.services import call_access
@@ -110,7 +110,7 @@ class _Turn:
 def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> dict[str, Any]:
     call_id, trainee_index = turn.call_id, turn.trainee_index
     if spoken is not None and not turn.ended:  # the common case: one INSERT on a connection, no session
-        with ctx.db_engine.begin() as conn:
+        with one_statement(ctx.db_engine) as conn:
             reply = call_service.store_reply(conn, call_id, trainee_index + 1, spoken)
         return {"client": client_json(reply), "ended": False, "state": turn.state}
     with unit_of_work(ctx.sessions) as db:  # the call's last words: scored before the writer (services.scorecards)
