@@ -206,7 +206,8 @@ def serve() -> int:
                               (embed, "embed_many", "vectors"),
                               (LLMClassifier, "confirm", "label check"),
                               (call_service, "begin_turn", "write turn"),
-                              (EarlyReply, "start", "ask model"), (streaming, "commit_here", "commit"),
+                              (EarlyReply, "start", "ask model"), (EarlyReply, "guess", "guess model"),
+                              (streaming, "commit_here", "commit"),
                               (sse, "aopen_stream", "open model stream"),
                               (streaming, "_store", "store reply")):
         setattr(owner, attr, wrapped(getattr(owner, attr), name))

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     stream_flush_ms: int = Field(default=50, ge=0, le=1000)
     # `serve` encodes sentences in a child process (trainer.spin.encoder_process); off: in the server itself
     encoder_process: bool = True
+    # a streamed line's reply is asked for on arrival, with the request this process guesses the turn makes
+    # (trainer.web.ahead); a wrong guess costs a model request cut short. Off: asked once the turn has it
+    reply_ahead: bool = True
 
     @field_validator("database_url")
     @classmethod
@@ -184,6 +187,7 @@ class Settings(BaseSettings):
             "db_concurrency": self.effective_db_concurrency,
             "access_log": self.access_log,
             "encoder_process": self.encoder_process,
+            "reply_ahead": self.reply_ahead,
         }
 
 

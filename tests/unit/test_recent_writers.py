@@ -8,7 +8,7 @@ import pytest
 from trainer.conversation import CONTEXT_TURNS
 from trainer.spin.types import ContextTurn
 from trainer.web.deps import Credentials
-from trainer.web.recent import RecentContexts, RecentWriters
+from trainer.web.recent import BASIS_CHARS, RecentContexts, RecentWriters, ReplyBasis
 
 
 class Clock:
@@ -76,3 +76,36 @@ def test_a_calls_last_turns_are_remembered_as_its_next_label_reads_them() -> Non
     assert contexts.guess(1) is None and contexts.guess(2) == contexts.guess(3) == ("en", (turns[0],))
     with pytest.raises(ValueError, match="at least one call"):
         RecentContexts(size=0)
+
+
+def test_a_writer_is_remembered_as_the_user_they_signed_in_as() -> None:
+    clock = Clock()
+    recent = RecentWriters(ttl_s=60, clock=clock)
+    recent.saw(creds(token="t1"), 7)
+    recent.saw(creds(cookie="c1"))
+    assert recent.writer(creds(token="t1")) == 7 and recent.knows(creds(token="t1"))
+    assert recent.writer(creds(cookie="c1")) is None and recent.knows(creds(cookie="c1"))
+    assert recent.writer(creds(token="t2")) is None
+    clock.now += 61
+    assert recent.writer(creds(token="t1")) is None and not recent.knows(creds(token="t1"))
+
+
+def test_a_calls_reply_basis_is_kept_with_its_turns_unless_too_long_and_forgotten_on_request() -> None:
+    from pathlib import Path
+
+    from trainer.personas.loader import load_persona_file
+
+    persona = load_persona_file(Path(__file__).resolve().parents[2] / "personas" / "logistics-director.yaml")
+    contexts = RecentContexts()
+    turns = tuple(ContextTurn("client" if n % 2 == 0 else "trainee", f"turn {n}") for n in range(11))
+    basis = ReplyBasis(user_id=3, persona=persona, state={"stage": "discovery"}, seed=5, history=turns)
+    contexts.remember(1, "en", turns, basis)
+    assert contexts.basis(1) == ("en", basis) and contexts.guess(1) == ("en", turns[-CONTEXT_TURNS:])
+    contexts.remember(2, "en", turns)  # no basis given: the label's guess only
+    assert contexts.basis(2) is None and contexts.guess(2) is not None
+    long = (*turns, ContextTurn("client", "x" * BASIS_CHARS))
+    contexts.remember(3, "en", long, ReplyBasis(3, persona, {}, 5, long))
+    assert contexts.basis(3) is None and contexts.guess(3) == ("en", long[-CONTEXT_TURNS:])
+    contexts.forget(1)
+    contexts.forget(99)  # never remembered: nothing to do
+    assert contexts.basis(1) is None and contexts.guess(1) is None

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -287,16 +288,18 @@ def label_elsewhere(labeller: Elsewhere | None) -> None:
         close()
 
 
-def label_ahead(text: str, context: Sequence[ContextTurn], lang: Lang | None) -> None:
+def label_ahead(text: str, context: Sequence[ContextTurn], lang: Lang | None
+                ) -> Future[Classification | None] | None:
     """A line about to be labelled in `context` (the call's last turns as the server last stored them): have
-    the labeller elsewhere begin its label now (`trainer.spin.label_ahead`), or, without one that can,
-    begin encoding the line (`prefetch_vectors`). `classify` uses a label begun ahead only for exactly this
-    line, context and language."""
+    the labeller elsewhere begin its label now (`trainer.spin.label_ahead`) and give its future, or, without
+    one that can, begin encoding the line (`prefetch_vectors`) and give None. `classify` uses a label begun
+    ahead only for exactly this line, context and language."""
     start = getattr(_elsewhere.get("labeller"), "start", None)
     if callable(start):
-        start(text, context, lang)
-    else:
-        prefetch_vectors(text)
+        begun: Future[Classification | None] | None = start(text, context, lang)
+        return begun
+    prefetch_vectors(text)
+    return None
 
 
 def classify(text: str, context: Sequence[ContextTurn] = (), lang: Lang | None = None) -> Classification:

@@ -51,20 +51,26 @@ class LabelsAhead:
         self._executor: ThreadPoolExecutor | None = None
         self._closed = False
 
-    def start(self, text: str, context: Sequence[ContextTurn], lang: Lang | None) -> None:
+    def start(self, text: str, context: Sequence[ContextTurn], lang: Lang | None
+              ) -> Future[Classification | None] | None:
         """Begin labelling `text` in `context` and return at once; the same line and context asked again
-        soon is answered from it."""
+        soon is answered from it. The label to come (None: closed), for a caller that acts on it first
+        (trainer.web.ahead); it is cancelled if the turn asks before it has begun."""
         key: Key = (text, tuple(context), lang)
         with self._lock:
-            if self._closed or key in self._ahead:
-                return
+            if self._closed:
+                return None
+            begun = self._ahead.get(key)
+            if begun is not None:
+                return begun
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="label-ahead")
-            self._ahead[key] = self._executor.submit(self.labeller, text, key[1], lang)
+            begun = self._ahead[key] = self._executor.submit(self.labeller, text, key[1], lang)
             self.begun += 1
             while len(self._ahead) > self.kept:
                 _, dropped = self._ahead.popitem(last=False)
                 dropped.cancel()
+            return begun
 
     def __call__(self, text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification | None:
         """The label begun ahead for exactly this line, context and language, else `labeller`'s."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -16,10 +17,11 @@ from trainer.db.models import Call
 from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError
-from trainer.services.personas import listed_personas
+from trainer.services.personas import listed_personas, persona_of
 from trainer.services.scorecards import hang_up
 from trainer.spin.classifier import classify, label_ahead, prefetch_vectors
 from trainer.spin.llm import LLMClassifier
+from trainer.spin.types import Classification
 from trainer.web.context import AppContext
 from trainer.web.deps import (
     DB,
@@ -32,6 +34,7 @@ from trainer.web.deps import (
     commit_here,
     signed_in_writer,
 )
+from trainer.web.recent import ReplyBasis
 from trainer.web.serialize import call_json, client_json, persona_json, scorecard_json, trainee_json
 
 router = APIRouter()
@@ -50,21 +53,40 @@ class TurnIn(BaseModel):
     text: str = Field(description="what the trainee says; at most 2,000 characters")
 
 
-async def early_caller(request: Request, ctx: Ctx, caller: Caller) -> Credentials:
-    """`Caller`, and the line of a caller who signed in as a writer lately sent to the encoder now, before
-    the request waits for a database place and signs in (trainer.web.recent: why, and why not a stranger's).
-    Declared before `DB` in a turn route, so that it runs before the wait."""
+@dataclass(frozen=True, slots=True)
+class LineAhead:
+    """A turn's line sent ahead on arrival (`line_ahead`): its call, the line as the turn will clean it, and
+    its label to come when one was begun (None: only its encoding was)."""
+
+    call_id: int
+    text: str
+    label: Future[Classification | None] | None
+    user_id: int | None  # who the caller signed in as lately, in this process (RecentWriters.writer)
+
+
+async def line_ahead(request: Request, ctx: AppContext, caller: Credentials) -> LineAhead | None:
+    """The line of a caller who signed in as a writer lately, sent to the encoder now, before the request
+    waits for a database place and signs in (trainer.web.recent: why, and why not a stranger's)."""
     if not ctx.recent_writers.knows(caller):
-        return caller
+        return None
+    user_id = ctx.recent_writers.writer(caller)
     try:
         body = await request.json()  # parsed once already, before the dependencies: Starlette keeps it
     except ValueError:
-        return caller  # the route answers a body that is not JSON
+        return None  # the route answers a body that is not JSON
     line = body.get("text") if isinstance(body, dict) else None
     call_id = str(request.path_params.get("call_id", ""))
-    if isinstance(line, str) and call_id.isdigit() and _label_ahead(ctx, int(call_id), line):
-        return replace(caller, line_sent=True)
-    return caller
+    if isinstance(line, str) and call_id.isdigit():
+        return _label_ahead(ctx, int(call_id), line, user_id)
+    return None
+
+
+async def early_caller(request: Request, ctx: Ctx, caller: Caller) -> Credentials:
+    """`Caller`, with the line sent ahead (`line_ahead`). Declared before `DB` in a turn route, so that it
+    runs before the wait for a database place."""
+    if await line_ahead(request, ctx, caller) is None:
+        return caller
+    return replace(caller, line_sent=True)
 
 
 EarlyCaller = Annotated[Credentials, Depends(early_caller)]
@@ -76,38 +98,45 @@ def turn_writer(db: Session, ctx: AppContext, caller: Credentials, call_id: int,
     began it already)."""
     call_service.begin_turn_read(db, ctx.engine)
     who = signed_in_writer(db, caller)
-    ctx.recent_writers.saw(caller)
+    ctx.recent_writers.saw(caller, who.user.id)
     if not caller.line_sent:
-        _label_ahead(ctx, call_id, line)
+        _label_ahead(ctx, call_id, line, who.user.id)
     return who
 
 
-def _label_ahead(ctx: AppContext, call_id: int, line: str) -> bool:
+def _label_ahead(ctx: AppContext, call_id: int, line: str, user_id: int | None) -> LineAhead | None:
     """Begin a writer's line's label before the call is loaded, in the call's context as this process last
     stored it (`classifier.label_ahead`), or, with no such context, begin encoding it
     (`classifier.prefetch_vectors`): the shipped classifiers read sentence vectors. A line the turn will
-    refuse is not sent. True if it was sent."""
+    refuse is not sent (None)."""
     if ctx.classifier is not classify and not isinstance(ctx.classifier, LLMClassifier):
-        return False
+        return None
     try:
         cleaned = call_service.clean_text(line, ctx.settings.max_turn_chars)
     except CallError:
-        return False  # the turn refuses it with this error
+        return None  # the turn refuses it with this error
     guess = ctx.recent_contexts.guess(call_id)
     if guess is None:
         prefetch_vectors(cleaned)
-    else:
-        lang, context = guess
-        label_ahead(cleaned, context, lang)
-    return True
+        return LineAhead(call_id, cleaned, None, user_id)
+    lang, context = guess
+    return LineAhead(call_id, cleaned, label_ahead(cleaned, context, lang), user_id)
 
 
 def remember_call(ctx: AppContext, call: Call) -> None:
     """A call that goes on, with the turns just stored: its next line's label may begin on arrival, in the
-    context of these turns (`_label_ahead`)."""
-    if not call.ended:  # its language was checked when the call began and again by the turn
-        ctx.recent_contexts.remember(call.id, call_service.check_lang(call.lang),
-                                     call_service.history_of(call, CONTEXT_TURNS))
+    context of these turns (`_label_ahead`), and, with an engine read on the event loop, its reply too
+    (trainer.web.ahead)."""
+    if call.ended:
+        return
+    lang = call_service.check_lang(call.lang)  # checked when the call began and again by the turn
+    if not callable(getattr(ctx.engine, "astream_reply", None)):
+        ctx.recent_contexts.remember(call.id, lang, call_service.history_of(call, CONTEXT_TURNS))
+        return
+    history = tuple(call_service.history_of(call))
+    ctx.recent_contexts.remember(call.id, lang, history,
+                                 ReplyBasis(call.user_id, persona_of(call.persona_version), call.state, call.seed,
+                                            history))
 
 
 def answer(content: dict[str, Any], status_code: int = 200) -> JSONResponse:

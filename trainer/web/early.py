@@ -57,7 +57,9 @@ class EarlyReply:
         self._task: asyncio.Task[None] | None = None
         self._withdrawn = False
         self._reader_came = False
+        self._guessed: VoiceRequest | None = None  # what the model was asked ahead of the turn (`guess`)
         self.started = False
+        self.guess_stood: bool | None = None  # whether the turn's request was the guess (None: no guess)
 
     # --- from the handler's worker thread
 
@@ -67,16 +69,35 @@ class EarlyReply:
         self._loop.call_soon_threadsafe(self._begin, request)
 
     def cancel(self) -> None:
-        """Withdraw the request: the turn it answers was not stored."""
-        if self.started:
-            self._loop.call_soon_threadsafe(self._withdraw)
+        """Withdraw the request, and any guess (`guess`): the turn it answers was not stored."""
+        self._loop.call_soon_threadsafe(self._withdraw)
 
     # --- on the event loop
 
+    def guess(self, request: VoiceRequest) -> None:
+        """Ask the model now with the request the turn will most likely make (trainer.web.ahead); `start`
+        keeps that reply only if the turn's request is the same. Too late once the turn has asked."""
+        if self.started or self._withdrawn or self._task is not None:
+            return
+        self._guessed = request
+        self._speak_now(request)
+
     def _begin(self, request: VoiceRequest) -> None:
-        if not self._withdrawn:
-            self._stream = self._speak(request)
-            self._task = self._loop.create_task(self._pump(self._stream))
+        if self._withdrawn:
+            return
+        if self._guessed is not None:
+            self.guess_stood = self._guessed == request
+            if self.guess_stood:
+                return  # the model is answering this very request already
+            self._guessed = None
+            if self._task is not None:  # another request: stop that reply, and forget what it said
+                self._task.cancel()
+                self._items.clear()
+        self._speak_now(request)
+
+    def _speak_now(self, request: VoiceRequest) -> None:
+        self._stream = self._speak(request)
+        self._task = self._loop.create_task(self._pump(self._stream))
 
     def _withdraw(self) -> None:
         self._withdrawn = True

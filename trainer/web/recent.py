@@ -20,9 +20,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from trainer.conversation import CONTEXT_TURNS
+from trainer.personas.model import Persona
 from trainer.spin.labels import Lang
 from trainer.spin.types import ContextTurn
 
@@ -49,7 +51,7 @@ class RecentWriters:
         self.ttl_s = ttl_s
         self.size = size
         self._clock = clock
-        self._seen: OrderedDict[bytes, float] = OrderedDict()  # digest -> when it last signed in
+        self._seen: OrderedDict[bytes, tuple[float, int | None]] = OrderedDict()  # digest -> when, as whom
         self._lock = threading.Lock()
 
     @staticmethod
@@ -57,40 +59,64 @@ class RecentWriters:
         key = f"t:{creds.token}" if creds.token is not None else f"c:{creds.cookie}" if creds.cookie else None
         return None if key is None else hashlib.blake2b(key.encode(), digest_size=16).digest()
 
-    def saw(self, creds: Credentials) -> None:
-        """`creds` just signed in as a writer."""
+    def saw(self, creds: Credentials, user_id: int | None = None) -> None:
+        """`creds` just signed in as a writer (the user `user_id`)."""
         digest = self._digest(creds)
         if digest is None:
             return
         with self._lock:
-            self._seen[digest] = self._clock()
+            self._seen[digest] = (self._clock(), user_id)
             self._seen.move_to_end(digest)
             while len(self._seen) > self.size:
                 self._seen.popitem(last=False)
 
     def knows(self, creds: Credentials) -> bool:
         """Whether `creds` signed in as a writer within `ttl_s` (as far as this process saw)."""
+        return self._seen_as(creds) is not None
+
+    def writer(self, creds: Credentials) -> int | None:
+        """The user `creds` signed in as, within `ttl_s` (None: not seen, or seen without one)."""
+        seen = self._seen_as(creds)
+        return None if seen is None else seen[1]
+
+    def _seen_as(self, creds: Credentials) -> tuple[float, int | None] | None:
         digest = self._digest(creds)
         if digest is None:
-            return False
+            return None
         with self._lock:
-            when = self._seen.get(digest)
-            if when is None:
-                return False
-            if self._clock() - when > self.ttl_s:
+            seen = self._seen.get(digest)
+            if seen is None:
+                return None
+            if self._clock() - seen[0] > self.ttl_s:
                 del self._seen[digest]
-                return False
-            return True
+                return None
+            return seen
 
 
 #: Calls whose last turns are remembered at most (a call's context is a few hundred bytes as a rule, 16 KB
 #: at worst: eight turns of 2,000 characters).
 CALLS_REMEMBERED = 2_048
+#: Characters of a call's whole transcript kept for its next reply's guess (`ReplyBasis`); a longer call
+#: keeps its label's context only.
+BASIS_CHARS = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyBasis:
+    """What a call's next request to the model is made of, besides the line and its label, as this process
+    stored the call: its persona, the director's state, the seed and the whole transcript (trainer.web.ahead)."""
+
+    user_id: int  # whose call: only their line is answered ahead
+    persona: Persona
+    state: dict[str, Any]
+    seed: int
+    history: tuple[ContextTurn, ...]
 
 
 class RecentContexts:
     """The last turns of the calls this process stored a line of lately, as the label of their next line
-    reads them (the language, and `CONTEXT_TURNS` turns), the `size` latest calls at most.
+    reads them (the language, and `CONTEXT_TURNS` turns), the `size` latest calls at most; and, when given,
+    what their next reply would be asked with (`ReplyBasis`).
 
     A guess, and only used as one: the next line's label is begun with it on arrival
     (`trainer.spin.classifier.label_ahead`), and the turn uses that label only if the call, once loaded,
@@ -101,19 +127,38 @@ class RecentContexts:
         if size < 1:
             raise ValueError(f"RecentContexts needs room for at least one call, not {size}")
         self.size = size
-        self._calls: OrderedDict[int, tuple[Lang, tuple[ContextTurn, ...]]] = OrderedDict()
+        self._calls: OrderedDict[int, tuple[Lang, tuple[ContextTurn, ...], ReplyBasis | None]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def remember(self, call_id: int, lang: Lang, turns: Sequence[ContextTurn]) -> None:
-        """The call `call_id` now ends with `turns` (the whole call or at least its last `CONTEXT_TURNS`)."""
+    def remember(self, call_id: int, lang: Lang, turns: Sequence[ContextTurn],
+                 basis: ReplyBasis | None = None) -> None:
+        """The call `call_id` now ends with `turns` (the whole call or at least its last `CONTEXT_TURNS`);
+        `basis`, if given, is what its next reply would be asked with (kept unless its transcript is past
+        `BASIS_CHARS`)."""
         context = tuple(turns)[-CONTEXT_TURNS:]
+        if basis is not None and sum(len(t.text) for t in basis.history) > BASIS_CHARS:
+            basis = None
         with self._lock:
-            self._calls[call_id] = (lang, context)
+            self._calls[call_id] = (lang, context, basis)
             self._calls.move_to_end(call_id)
             while len(self._calls) > self.size:
                 self._calls.popitem(last=False)
 
+    def forget(self, call_id: int) -> None:
+        """The call went on in a way not remembered here (a reply cut short, say): no guesses from the past."""
+        with self._lock:
+            self._calls.pop(call_id, None)
+
     def guess(self, call_id: int) -> tuple[Lang, tuple[ContextTurn, ...]] | None:
         """The language and last turns of `call_id` when this process last stored a line of it, if it did."""
         with self._lock:
-            return self._calls.get(call_id)
+            remembered = self._calls.get(call_id)
+        return None if remembered is None else remembered[:2]
+
+    def basis(self, call_id: int) -> tuple[Lang, ReplyBasis] | None:
+        """The language and `ReplyBasis` of `call_id` when this process last stored a line of it, if kept."""
+        with self._lock:
+            remembered = self._calls.get(call_id)
+        if remembered is None or remembered[2] is None:
+            return None
+        return remembered[0], remembered[2]

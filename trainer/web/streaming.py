@@ -23,10 +23,10 @@ import dataclasses
 import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Header, HTTPException
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -35,16 +35,20 @@ from trainer import conversation
 from trainer.db.session import one_statement, unit_of_work
 from trainer.engines.base import Engine, VoiceReply, VoiceRequest, is_instant
 from trainer.engines.scripted import ScriptedEngine
+from trainer.personas.model import Persona
 from trainer.services import call_access
 from trainer.services import calls as call_service
 from trainer.services.calls import CallError, Pending
+from trainer.services.personas import persona_of
 from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
 from trainer.spin.types import ContextTurn
-from trainer.web.api import EarlyCaller, TurnIn, remember_call, turn_writer
+from trainer.web.ahead import ask_ahead
+from trainer.web.api import TurnIn, line_ahead, remember_call, turn_writer
 from trainer.web.context import AppContext
-from trainer.web.deps import DB, Ctx, commit_here
+from trainer.web.deps import DB, Caller, Credentials, Ctx, commit_here
 from trainer.web.early import EarlyReply, EarlyStreamingResponse
+from trainer.web.recent import ReplyBasis
 from trainer.web.serialize import client_json, trainee_json
 
 router = APIRouter()
@@ -105,6 +109,9 @@ class _Turn:
     trainee_index: int
     ended: bool  # the trainee's line ended the call (the reply, if any, is its last line)
     state: dict[str, Any]
+    user_id: int
+    persona: Persona  # the call's own (the request's may be another, put through to)
+    seed: int
 
 
 def _store(ctx: AppContext, turn: _Turn, spoken: conversation.Spoken | None) -> dict[str, Any]:
@@ -153,6 +160,7 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
     except (GeneratorExit, asyncio.CancelledError):
         # The browser left mid-reply (the response task is cancelled, or this generator closed):
         # close the engine's stream and still store the line.
+        ctx.recent_contexts.forget(turn.call_id)
         with anyio.CancelScope(shield=True):
             if pieces is not None:
                 await pieces.aclose()
@@ -162,14 +170,19 @@ async def _events(ctx: AppContext, turn: _Turn, pending_turn: dict[str, Any], re
     try:
         done = await _stored(ctx, turn, spoken)
     except Exception:
+        ctx.recent_contexts.forget(turn.call_id)
         yield sse("error", {"detail": "the reply could not be stored; reload the page to see the call"})
         return
     yield _done(done, streamed)
     if done["client"] and not done["ended"] and request is not None:
         client_text = done["client"]["text"]
         _read_ahead(client_text)
-        ctx.recent_contexts.remember(turn.call_id, request.lang,
-                                     (*request.history, ContextTurn(role="client", text=client_text)))
+        history = (*request.history, ContextTurn(role="client", text=client_text))
+        ctx.recent_contexts.remember(turn.call_id, request.lang, history,
+                                     ReplyBasis(turn.user_id, turn.persona, turn.state, turn.seed,
+                                                tuple(history)))
+    else:
+        ctx.recent_contexts.forget(turn.call_id)
 
 
 class _Relay:
@@ -218,16 +231,56 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
     return dataclasses.replace(spoken, reply=dataclasses.replace(spoken.reply, notice=notice))
 
 
+class _Ahead:
+    """The reply asked for on the line's arrival (trainer.web.ahead), until the handler takes it."""
+
+    __slots__ = ("early", "task")
+
+    def __init__(self) -> None:
+        self.early: EarlyReply | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def take(self) -> EarlyReply | None:
+        early, self.early = self.early, None
+        return early
+
+
+async def reply_ahead(request: Request, ctx: Ctx, caller: Caller) -> AsyncIterator[tuple[Credentials, _Ahead]]:
+    """`early_caller` for the streamed turn: with an engine read on the event loop and a call whose next
+    request this process can guess (trainer.web.recent.ReplyBasis), the model is asked as soon as the
+    label begun ahead is in (trainer.web.ahead). A reply the handler did not take (the body was refused
+    before it ran, say) is stopped when the handler is done."""
+    ahead = _Ahead()
+    line = await line_ahead(request, ctx, caller)
+    if line is None:
+        yield caller, ahead
+        return
+    basis = ctx.recent_contexts.basis(line.call_id) if line.label is not None and ctx.settings.reply_ahead else None
+    if basis is not None and basis[1].user_id == line.user_id:  # only a call's own trainee's line
+        ahead.early = _early_reply(ctx)
+    if ahead.early is not None and basis is not None and line.label is not None:
+        ahead.task = asyncio.create_task(ask_ahead(ahead.early, basis[0], basis[1], line.text, line.label))
+    try:
+        yield dataclasses.replace(caller, line_sent=True), ahead
+    finally:
+        if ahead.early is not None:  # never handed to a response
+            await ahead.early.close()
+
+
+ReplyAhead = Annotated[tuple[Credentials, _Ahead], Depends(reply_ahead, scope="function")]
+
+
 @router.post("/api/calls/{call_id}/turns/stream", tags=["calls"],
              responses={200: {"content": {"text/event-stream": {}},
                               "description": "events: trainee, token..., done (or error)"}})
-def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ctx: Ctx,
+def post_turn_stream(call_id: int, body: TurnIn, arrived: ReplyAhead, db: DB, ctx: Ctx,
                      idempotency_key: str | None = Header(default=None)) -> StreamingResponse:
     """Say something and receive the label at once, then the client's reply as a stream."""
+    caller, ahead = arrived
     who = turn_writer(db, ctx, caller, call_id, body.text)
     instant = is_instant(ctx.engine)
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
-    early = _early_reply(ctx)
+    early = ahead.take() or _early_reply(ctx)
     try:
         call = call_access.call_to_speak_in(db, who.user, call_id, ctx.settings.turns_per_minute,
                                              idempotency_key)
@@ -251,7 +304,8 @@ def post_turn_stream(call_id: int, body: TurnIn, caller: EarlyCaller, db: DB, ct
         first = trainee_json(pending.trainee)
         # The turn is committed here, in this thread, before the body streams (the model may be busy with
         # it already: see trainer.web.early).
-        turn = _Turn(call.id, pending.trainee.index, call.ended, call.state)
+        turn = _Turn(call.id, pending.trainee.index, call.ended, call.state, call.user_id,
+                     persona_of(call.persona_version), call.seed)
         commit_here(db)
     except BaseException as exc:
         if early is not None:
