@@ -12,8 +12,9 @@ as soon as the label is in, and the model asked with it (`EarlyReply.guess`).
 A guess, checked before anything of it is used: the turn works out its request as ever, from the call
 it loaded, and hands it to `EarlyReply.start`; only if it is exactly the guessed request does the reply
 begun ahead stand, otherwise it is stopped and the model asked anew. So a guess cannot change what is
-said or stored. It is made only for a caller who signed in as a writer in this process lately
-(trainer.web.recent.RecentWriters): a stranger's line never reaches the model, and a caller whose
+said or stored. It is made only for the call's own trainee, recognised by credentials that signed in as that
+writer in this process lately (trainer.web.recent.RecentWriters matched against the basis' user): a
+stranger's line never reaches the model, and a caller whose
 sign-in then fails (a token revoked meanwhile) costs one request withdrawn. A turn the handler refuses
 (a 409, a 429) withdraws it the same way.
 """
