@@ -179,3 +179,38 @@ def test_with_reply_ahead_off_the_model_waits_for_the_turn(tmp_path: Path, monke
             asked_meanwhile = len(fake.requests)
     assert asked_meanwhile == 1, "only the first line's request: the second waited for its turn"
     assert answer[0][0] == 200 and len(fake.requests) == 2
+
+
+def test_the_first_line_of_a_call_is_answered_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Starting the call is a writer's sign-in too, and leaves the call's basis: no earlier turn is needed."""
+    with fake_openai(reply=REPLY) as fake, serving(tmp_path, fake, "tina") as apps:
+        tina = apps["tina"]
+        call_id = tina.start_call()
+        with saying_while_signed_in_waits(monkeypatch, tina, call_id, QUESTION) as answer:
+            assert wait_until(lambda: len(fake.requests) == 1), "the model was asked while the sign-in waited"
+        status, got = answer[0]
+    assert status == 200 and got[-1][1]["client"]["text"] == REPLY
+    assert len(fake.requests) == 1 and fake.dropped == 0
+
+
+PUT_THROUGH = ("Good morning, this is Alex from FieldPro. Could you put me through to the logistics director, "
+               "Mr Volkov? It's about an interview about the new warehouse in Kazan.")
+
+
+def test_a_call_put_through_to_another_persona_is_answered_ahead(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a transfer the speaker is another persona, which the turn looks up; the guess takes it as the
+    turn before looked it up."""
+    with fake_openai(reply=REPLY) as fake, serving(tmp_path, fake, "tina") as apps:
+        tina = apps["tina"]
+        res = tina.client.post("/api/calls", json={"persona": "gatekeeper", "lang": "en"}, headers=tina.auth)
+        assert res.status_code == 201, res.text
+        call_id = int(res.json()["id"])
+        assert say(tina, call_id, PUT_THROUGH)[0] == 200
+        assert tina.call(call_id)["state"]["speaker"] == "logistics-director"
+        asked = len(fake.requests)
+        with saying_while_signed_in_waits(monkeypatch, tina, call_id, NEXT) as answer:
+            assert wait_until(lambda: len(fake.requests) == asked + 1), "asked while the sign-in waited"
+        status, got = answer[0]
+    assert status == 200 and got[-1][1]["client"]["text"] == REPLY
+    assert len(fake.requests) == asked + 1 and fake.dropped == 0, "the guess was the turn's own request"

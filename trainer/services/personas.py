@@ -106,6 +106,16 @@ def current_persona(db: Session, persona_id: str) -> tuple[PersonaVersion, Perso
     return version, persona_of(version)
 
 
+# The persona each id last resolved to in this process, for a guess of a turn's next request
+# (trainer.web.ahead) that involves a transfer target: a guess only, since the turn resolves it again.
+_RESOLVED: dict[str, Persona] = {}
+
+
+def last_resolved(persona_id: str) -> Persona | None:
+    """The persona `persona_id` resolved to when a turn in this process last looked it up (None: never)."""
+    return _RESOLVED.get(persona_id)
+
+
 def resolver(db: Session) -> PersonaResolver:
     return PersonaResolver(db)
 
@@ -118,9 +128,13 @@ class PersonaResolver:
         self._seen: dict[str, Persona] = {}
 
     def __call__(self, persona_id: str) -> Persona:
-        if persona_id not in self._seen:
-            self._seen[persona_id] = current_persona(self._db, persona_id)[1]
-        return self._seen[persona_id]
+        found = self._seen.get(persona_id)
+        if found is None:
+            found = self._seen[persona_id] = current_persona(self._db, persona_id)[1]
+            if len(_RESOLVED) >= _PARSED_MAX and persona_id not in _RESOLVED:
+                _RESOLVED.clear()
+            _RESOLVED[persona_id] = found
+        return found
 
 
 def listed_personas(db: Session) -> list[Persona]:

@@ -9,6 +9,11 @@ and the transcript) is what this process stored for the call a few seconds earli
 (trainer.web.recent.ReplyBasis). The director is a pure function of those; so the request is worked out
 as soon as the label is in, and the model asked with it (`EarlyReply.guess`).
 
+Another persona the decision involves (the call was put through to a transfer target) is taken as a turn
+in this process last looked it up (trainer.services.personas.last_resolved); one no turn here looked up
+yet leaves the request to the turn. The first line of a call is guessed too: starting the call is a
+writer's sign-in, and leaves the call's basis (trainer.web.api.call_started).
+
 A guess, checked before anything of it is used: the turn works out its request as ever, from the call
 it loaded, and hands it to `EarlyReply.start`; only if it is exactly the guessed request does the reply
 begun ahead stand, otherwise it is stopped and the model asked anew. So a guess cannot change what is
@@ -28,6 +33,7 @@ from trainer import conversation
 from trainer.engines.base import VoiceRequest
 from trainer.personas.director import DirectorState
 from trainer.personas.model import Persona
+from trainer.services.personas import last_resolved
 from trainer.spin.labels import Lang
 from trainer.spin.types import Classification, ContextTurn
 from trainer.web.early import EarlyReply
@@ -35,24 +41,30 @@ from trainer.web.recent import ReplyBasis
 
 
 class _NeedsLookup(Exception):
-    """The decision involves another persona (a transfer): only the turn, with the database, can tell."""
+    """The decision involves a persona this process has not looked up yet: only the turn, with the
+    database, can tell."""
 
 
-def _no_lookups(persona_id: str) -> Persona:
-    raise _NeedsLookup(persona_id)
+def _looked_up_before(persona_id: str) -> Persona:
+    """Another persona (a transfer target) as a turn in this process last resolved it: the turn resolves
+    it again, and a persona changed meanwhile only makes the guess wrong."""
+    found = last_resolved(persona_id)
+    if found is None:
+        raise _NeedsLookup(persona_id)
+    return found
 
 
 def guessed_request(lang: Lang, basis: ReplyBasis, text: str, label: Classification) -> VoiceRequest | None:
     """The request `trainer.services.calls.begin_turn` makes for `text` labelled `label` in a call that is
     as `basis` says, or None when the turn would make none (the call ends without a reply) or only the
-    database can tell (another persona on the line, or put through to)."""
+    database can tell (another persona on the line, or put through to, that no turn here looked up yet)."""
     state = DirectorState.from_dict(basis.state)
     try:
-        decided = conversation.decide(basis.persona, lang, state, basis.history, text, _no_lookups,
+        decided = conversation.decide(basis.persona, lang, state, basis.history, text, _looked_up_before,
                                       lambda _text, _context, _lang: label)
         if decided.decision is None:
             return None
-        speaker = conversation.speaker_of(basis.persona, decided.decision, _no_lookups)
+        speaker = conversation.speaker_of(basis.persona, decided.decision, _looked_up_before)
     except _NeedsLookup:
         return None
     return VoiceRequest(persona=speaker, lang=lang, decision=decided.decision, state=decided.state,

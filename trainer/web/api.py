@@ -32,6 +32,7 @@ from trainer.web.deps import (
     Ctx,
     Principal,
     commit_here,
+    credentials_of,
     signed_in_writer,
 )
 from trainer.web.recent import ReplyBasis
@@ -169,7 +170,7 @@ def list_personas(db: DB, _: Auth, lang: Annotated[Literal["ru", "en"], Query()]
 
 
 @router.post("/api/calls", status_code=201, tags=["calls"], response_model=dict[str, Any])
-def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
+def create_call(body: CallIn, request: Request, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
     """Start a call; the client picks up, and its line is the first turn."""
     try:
         call = call_service.start_call(db, who.user, body.persona, body.lang, ctx.engine, body.mode)
@@ -177,8 +178,15 @@ def create_call(body: CallIn, db: DB, ctx: Ctx, who: AuthWrite) -> JSONResponse:
         raise _raise(exc) from None
     out = call_json(call)
     commit_here(db)
-    remember_call(ctx, call)
+    call_started(ctx, request, who, call)
     return answer(out, 201)
+
+
+def call_started(ctx: AppContext, request: Request, who: Principal, call: Call) -> None:
+    """A call its writer just started and committed: their first line's label and reply may begin on
+    arrival too (`remember_call`), the credentials counting as a writer's seen lately."""
+    ctx.recent_writers.saw(credentials_of(request), who.user.id)
+    remember_call(ctx, call)
 
 
 @router.get("/api/calls", tags=["calls"])

@@ -13,8 +13,9 @@ from trainer.services.accounts import AccountError
 from trainer.services.calls import CallError
 from trainer.services.personas import listed_personas, persona_of
 from trainer.services.scorecards import hang_up
+from trainer.web.api import call_started
 from trainer.web.csrf import check_form, form_token, remember_anon_token
-from trainer.web.deps import DB, SESSION_COOKIE, Ctx, CurrentRubric, MaybePrincipal, Principal
+from trainer.web.deps import DB, SESSION_COOKIE, Ctx, CurrentRubric, MaybePrincipal, Principal, commit_here
 from trainer.web.i18n import LANG_COOKIE, pick_lang
 from trainer.web.serialize import call_json, persona_json
 from trainer.web.trainee_views import band_of, earlier_on_persona, elapsed_s, level_title, timeline_of
@@ -146,6 +147,8 @@ def start_call(request: Request, ctx: Ctx, db: DB, who: MaybePrincipal, persona:
         call = call_service.start_call(db, who.user, persona, lang, ctx.engine, mode)
     except CallError as exc:
         raise HTTPException(exc.status, exc.message) from None
+    commit_here(db)
+    call_started(ctx, request, who, call)
     return RedirectResponse(f"/calls/{call.id}", status_code=303)
 
 
