@@ -1,18 +1,31 @@
-"""Fixtures of the unit tests that talk to servers on loopback (tests/unit/test_netio.py, test_h1.py)."""
+"""Fixtures of the unit tests that talk to servers on loopback (tests/unit/test_netio.py, test_h1.py) and to
+the sentence encoder's child process (test_encoder_process.py, test_encoder_bulk_channel.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from trainer.spin import embed
+from trainer.spin.encoder_process import EncoderProcess
+
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]
 MakeTransport = Callable[..., Any]
+
+
+@pytest.fixture
+def child() -> Iterator[EncoderProcess]:
+    """A running encoder's child process, closed after the test."""
+    proc = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder)
+    proc.start()
+    yield proc
+    proc.close()
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])

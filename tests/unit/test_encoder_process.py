@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -25,14 +25,6 @@ from trainer.spin.encoder_process import (
 )
 
 TEXTS = ["How many trucks do you run to the regions today?", "Сколько у вас сейчас машин?", ""]
-
-
-@pytest.fixture
-def child() -> Iterator[EncoderProcess]:
-    proc = EncoderProcess(embed.DIM, fallback=embed.in_process_encoder)
-    proc.start()
-    yield proc
-    proc.close()
 
 
 def test_the_child_gives_the_vectors_of_this_process(child: EncoderProcess) -> None:

@@ -44,10 +44,10 @@ _queued: list[tuple[list[str], Future[None]]] = []  # prefetched batches the thr
 # Held-back batches with when they were queued, encoded when `_queued` is empty or they waited `HOLD_S`.
 _later: list[tuple[list[str], Future[None], float]] = []  # (`_lock`)
 _held: OrderedDict[str, None] = OrderedDict()  # texts `prefetch_later` holds for its next batch (`_lock`)
-#: Texts `prefetch_later` holds at most; texts of one held-back encoding at most. The encoder serves one
-#: request at a time, so a label (worked out there, trainer.spin.encoder_process) that arrives during a
-#: held-back encoding waits for it: two texts take about 3 ms, eight took 10 to 20 under load, for 1.6
-#: instead of 1.2 ms a text.
+#: Texts `prefetch_later` holds at most; texts of one held-back encoding at most. A label (worked out in
+#: the encoder's child, trainer.spin.encoder_process) no longer waits for an encoding in the pipe, but its
+#: thread there still waits for the interpreter while the other tokenizes a batch (plain Python): two texts
+#: at a time keep that short, at 1.6 instead of 1.2 ms a text (eight took 10 to 20 ms under load).
 HELD_BACK = 512
 HELD_BATCH = 2
 #: Seconds a held-back text waits for others to share its encoding.

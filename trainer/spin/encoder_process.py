@@ -21,6 +21,11 @@ Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a
   child -> parent  b"R" (ready, once, when the weights are loaded), then per request
                    b"V" + float32 vectors (len(texts) x DIM), b"C" + JSON label (`_label_json`),
                    or b"E" + UTF-8 message
+The same frames go both ways on a second pair of pipes, the bulk channel (its descriptors in
+`BULK_FDS_ENV`), served by a thread of the child's own: every encoding goes there, the labels stay on
+stdin/stdout, so a label never waits in a pipe behind an encoding (a few milliseconds each on two busy
+cores). The child says ready on it (b"R") before it does on stdout; a child that does not (an older or a
+stand-in one) is asked everything on stdin/stdout.
 A child that dies or answers garbage is replaced in the background; meanwhile, and for good after
 `MAX_RESTARTS` replacements, this process encodes and labels in-process: a label never fails or waits for
 a child.
@@ -32,12 +37,14 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 import numpy as np
@@ -54,6 +61,12 @@ MAX_RESTARTS = 3
 #: Seconds a new child may take to load the encoder and say it is ready.
 START_TIMEOUT_S = 60.0
 
+
+#: The environment variable that gives the child the bulk channel's descriptors: "READ,WRITE".
+BULK_FDS_ENV = "SPIN_TRAINER_ENCODER_BULK_FDS"
+#: One BLAS thread in the child: its two threads may encode at once, and the numbers must not depend on
+#: how many threads a product was split across (the encoder asks for one per call; this is the default).
+_ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 _T = TypeVar("_T")
 Labeller = Callable[[str, Sequence[ContextTurn], "Lang | None"], Classification]
@@ -84,11 +97,27 @@ def _write_frame(stream: IO[bytes], kind: bytes, payload: bytes) -> None:
     stream.flush()
 
 
+@dataclass(eq=False)
+class _Child:
+    """A running child: its process (labels on its stdin/stdout) and its bulk channel, if it serves one."""
+
+    proc: subprocess.Popen[bytes]
+    bulk: tuple[IO[bytes], IO[bytes]] | None = None  # (requests, answers)
+
+    def pipes(self, bulk: bool) -> tuple[IO[bytes], IO[bytes]]:
+        """Where to ask: the bulk channel for `bulk` work when there is one, else stdin/stdout."""
+        if bulk and self.bulk is not None:
+            return self.bulk
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        return self.proc.stdin, self.proc.stdout
+
+
 class EncoderProcess:
     """An encoder (`encode(list[str]) -> (n, dim) float32`) whose work runs in a child process.
 
-    One request at a time (the child encodes on one thread anyway); thread-safe. `fallback` makes the
-    in-process encoder used while the child is down; `command` is the child's command line (tests).
+    One label and one encoding at a time, each on its own channel (see the module's docstring);
+    thread-safe. `fallback` makes the in-process encoder used while the child is down; `command` is the
+    child's command line (tests).
     A dead child is replaced on a thread of its own, so no label waits the second a new child takes
     to load its weights: labels are encoded in this process until it is ready.
     """
@@ -99,8 +128,9 @@ class EncoderProcess:
         self.restarts = 0
         self._fallback = fallback
         self._command = list(command)
-        self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # the child's stdin/stdout, and which child is current
+        self._bulk_lock = threading.Lock()  # the bulk channel; taken before `_lock`, never after it
+        self._child: _Child | None = None
         self._replacement: threading.Thread | None = None
         self._closed = False
         self._given_up = False
@@ -108,12 +138,24 @@ class EncoderProcess:
 
     def start(self) -> None:
         """Start the child and wait until its weights are loaded (about a second)."""
-        proc = self._spawn()
+        child = self._spawn()
         with self._lock:
-            self._proc = proc
+            self._child = child
 
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    def _spawn(self) -> _Child:
+        from_parent, to_child = os.pipe()  # (read end, write end)
+        from_child, to_parent = os.pipe()
+        env = {**_ONE_THREAD, **os.environ, BULK_FDS_ENV: f"{from_parent},{to_parent}"}
+        try:
+            proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                    pass_fds=(from_parent, to_parent))
+        except BaseException:
+            for fd in (to_child, from_parent, from_child, to_parent):
+                os.close(fd)
+            raise
+        os.close(from_parent)  # the child's ends: its own copies are the only ones, so its death is our EOF
+        os.close(to_parent)
+        child = _Child(proc, (os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")))
         assert proc.stdout is not None
         self._starting = proc  # close() kills it rather than wait for its weights
         if self._closed:  # close() came between the start and the line above
@@ -123,28 +165,51 @@ class EncoderProcess:
         try:
             kind, payload = _read_frame(proc.stdout)
         except EncoderProcessError:
-            self._end(proc, kill=True)
+            self._end(child, kill=True)
             raise EncoderProcessError(f"the encoder process did not start (exit code {proc.returncode}); "
                                       "its error is in the server's log") from None
         finally:
             timer.cancel()
             self._starting = None
         if kind != b"R":
-            self._end(proc, kill=True)
+            self._end(child, kill=True)
             raise EncoderProcessError(f"the encoder process answered {kind!r} instead of ready: "
                                       f"{payload[:200].decode('utf-8', 'replace')}")
-        return proc
+        self._bulk_ready(child)
+        return child
+
+    def _bulk_ready(self, child: _Child) -> None:
+        """Keep the bulk channel if the child said ready on it before it did on stdout, else close it."""
+        assert child.bulk is not None
+        requests, answers = child.bulk
+        ready = False
+        if select.select([answers], [], [], 0)[0]:
+            try:
+                ready = _read_frame(answers) == (b"R", b"")
+            except EncoderProcessError:
+                ready = False
+        if not ready:
+            child.bulk = None
+            for stream in (requests, answers):
+                with contextlib.suppress(OSError):
+                    stream.close()
 
     @property
     def pid(self) -> int | None:
         """The child's process id, None while there is none (for tests and metrics)."""
-        proc = self._proc
-        return proc.pid if proc is not None else None
+        child = self._child
+        return child.proc.pid if child is not None else None
+
+    @property
+    def has_bulk_channel(self) -> bool:
+        """Whether encodings go to the child on a channel of their own (tests)."""
+        child = self._child
+        return child is not None and child.bulk is not None
 
     def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         """Vectors of `texts`, from the child; from this process while the child is down."""
         texts = list(texts)
-        vectors = self._asking(lambda proc: self._ask(proc, texts), "encoded")
+        vectors = self._asking(lambda pipes: self._ask(pipes, texts), "encoded", bulk=True)
         if vectors is not None:
             return vectors
         return np.asarray(self._fallback().encode(texts), dtype=np.float32)
@@ -156,26 +221,50 @@ class EncoderProcess:
         # ASCII JSON: a line may hold an unpaired surrogate, which UTF-8 cannot carry (trainer.textcheck)
         request = json.dumps({"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang}
                              ).encode()
-        return self._asking(lambda proc: self._ask_label(proc, request), "labelled")
+        return self._asking(lambda pipes: self._ask_label(pipes, request), "labelled")
 
-    def _asking(self, ask: Callable[[subprocess.Popen[bytes]], _T], done_here: str) -> _T | None:
-        """`ask(child)`, or None when there is no child or it failed (then it is dropped and replaced)."""
+    def _asking(self, ask: Callable[[tuple[IO[bytes], IO[bytes]]], _T], done_here: str,
+                bulk: bool = False) -> _T | None:
+        """`ask(pipes)` of the current child, on its bulk channel for `bulk` work when it has one; None when
+        there is no child or it failed (then it is dropped and replaced)."""
+        if bulk:
+            with self._bulk_lock:
+                child = self._child
+                if child is not None and child.bulk is not None:
+                    return self._asked(child, ask, child.bulk, done_here)
         with self._lock:
-            proc = self._proc
-            if proc is not None:
-                try:
-                    return ask(proc)
-                except LabelRefused as exc:
-                    log.error("sentence encoder process: the classifier failed (%s); this line is labelled in "
-                              "the server process", exc)
-                    return None
-                except (OSError, EncoderProcessError) as exc:
-                    log.error("sentence encoder process failed (%s); this line is %s in the server process "
-                              "while a new one starts", exc, done_here)
-                    self._proc = None
-                    self._end(proc, kill=True)
+            child = self._child
+            if child is not None:
+                return self._asked(child, ask, child.pipes(False), done_here)
             self._replace()
         return None
+
+    def _asked(self, child: _Child, ask: Callable[[tuple[IO[bytes], IO[bytes]]], _T],
+               pipes: tuple[IO[bytes], IO[bytes]], done_here: str) -> _T | None:
+        """`ask(pipes)`, the pipes' lock held; a failed child is dropped and a new one started."""
+        try:
+            return ask(pipes)
+        except LabelRefused as exc:
+            log.error("sentence encoder process: the classifier failed (%s); this line is labelled in "
+                      "the server process", exc)
+            return None
+        except (OSError, ValueError, EncoderProcessError) as exc:  # ValueError: a pipe closed meanwhile
+            log.error("sentence encoder process failed (%s); this line is %s in the server process "
+                      "while a new one starts", exc, done_here)
+        # `_lock` is held already on stdin/stdout; on the bulk channel it is taken after `_bulk_lock`
+        if pipes is child.bulk:
+            with self._lock:
+                self._drop(child)
+        else:
+            self._drop(child)
+        return None
+
+    def _drop(self, child: _Child) -> None:
+        """Kill a failed child, if it is still the current one, and start a new one (`_lock` held)."""
+        if self._child is child:
+            self._child = None
+            self._end(child, kill=True)
+        self._replace()
 
     def _replace(self) -> None:
         """Start a new child in the background, unless one is starting or we have given up (lock held)."""
@@ -194,16 +283,16 @@ class EncoderProcess:
 
     def _start_replacement(self) -> None:
         try:
-            proc = self._spawn()
+            child = self._spawn()
         except (OSError, EncoderProcessError) as exc:
             if not self._closed:  # killed by close(): no failure to report
                 log.error("sentence encoder process: %s; encoding in the server process", exc)
             return
         with self._lock:
             if self._closed:
-                self._end(proc)
+                self._end(child)
             else:
-                self._proc = proc
+                self._child = child
 
     def settle(self, timeout: float = START_TIMEOUT_S + 5) -> None:
         """Wait for a replacement child being started, if any (tests; `close`)."""
@@ -211,10 +300,10 @@ class EncoderProcess:
         if thread is not None:
             thread.join(timeout)
 
-    def _ask(self, proc: subprocess.Popen[bytes], texts: list[str]) -> npt.NDArray[np.float32]:
-        assert proc.stdin is not None and proc.stdout is not None
-        _write_frame(proc.stdin, b"T", json.dumps(texts, ensure_ascii=False).encode())
-        kind, payload = _read_frame(proc.stdout)
+    def _ask(self, pipes: tuple[IO[bytes], IO[bytes]], texts: list[str]) -> npt.NDArray[np.float32]:
+        requests, answers = pipes
+        _write_frame(requests, b"T", json.dumps(texts, ensure_ascii=False).encode())
+        kind, payload = _read_frame(answers)
         if kind == b"E":
             raise EncoderProcessError(payload.decode("utf-8", "replace"))
         if kind != b"V" or len(payload) != len(texts) * self.dim * 4:
@@ -223,10 +312,10 @@ class EncoderProcess:
         return np.frombuffer(payload, dtype=np.float32).reshape(len(texts), self.dim)
 
     @staticmethod
-    def _ask_label(proc: subprocess.Popen[bytes], request: bytes) -> Classification:
-        assert proc.stdin is not None and proc.stdout is not None
-        _write_frame(proc.stdin, b"L", request)
-        kind, payload = _read_frame(proc.stdout)
+    def _ask_label(pipes: tuple[IO[bytes], IO[bytes]], request: bytes) -> Classification:
+        requests, answers = pipes
+        _write_frame(requests, b"L", request)
+        kind, payload = _read_frame(answers)
         if kind == b"E":
             raise LabelRefused(payload.decode("utf-8", "replace"))
         if kind != b"C":
@@ -237,12 +326,14 @@ class EncoderProcess:
             raise EncoderProcessError(f"an unreadable label ({type(exc).__name__}: {exc})") from None
 
     @staticmethod
-    def _end(proc: subprocess.Popen[bytes], kill: bool = False) -> None:
-        """Close the child's pipes (its loop ends with its stdin) and reap it; `kill` for a broken one."""
+    def _end(child: _Child, kill: bool = False) -> None:
+        """Close the child's pipes (its loop ends with its stdin) and reap it; `kill` for a broken one
+        (first: a thread reading its bulk channel meanwhile then reads the end, and the close waits for it)."""
+        proc = child.proc
         if kill:
             with contextlib.suppress(OSError):
                 proc.kill()
-        for stream in (proc.stdin, proc.stdout):
+        for stream in (proc.stdin, proc.stdout, *(child.bulk or ())):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
@@ -257,14 +348,14 @@ class EncoderProcess:
         stdin ends)."""
         with self._lock:
             self._closed = True
-            proc, self._proc = self._proc, None
+            child, self._child = self._child, None
         starting = self._starting
         if starting is not None:  # a server shutting down does not wait up to a minute for its weights
             with contextlib.suppress(OSError):
                 starting.kill()
         self.settle()
-        if proc is not None:
-            self._end(proc)
+        if child is not None:
+            self._end(child)
 
 
 def _label_json(result: Classification) -> bytes:
@@ -296,9 +387,11 @@ def _answer(kind: bytes, payload: bytes, label: Labeller | None,
 
 
 def serve(stdin: IO[bytes], stdout: IO[bytes], encode: Callable[[list[str]], npt.NDArray[np.float32]],
-          label: Labeller | None = None) -> None:
-    """The child's loop: answer each request until stdin ends. `label` answers label requests."""
-    _write_frame(stdout, b"R", b"")
+          label: Labeller | None = None, ready: bool = True) -> None:
+    """The child's loop: answer each request until stdin ends. `label` answers label requests; `ready`
+    says ready first (the bulk channel's loop said it already)."""
+    if ready:
+        _write_frame(stdout, b"R", b"")
     while True:
         try:
             kind, payload = _read_frame(stdin)
@@ -329,8 +422,23 @@ def main() -> None:
         embed.keep(texts, vectors)
         return vectors
 
-    serve(sys.stdin.buffer, frames, encode,
-          lambda text, context, lang: classifier.classify_with(text, context, lang, classifier.APPROACH))
+    def label(text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification:
+        return classifier.classify_with(text, context, lang, classifier.APPROACH)
+
+    bulk = _bulk_channel(os.environ.pop(BULK_FDS_ENV, ""))
+    if bulk is not None:  # ready on it first: the server looks for that once stdout says ready
+        _write_frame(bulk[1], b"R", b"")
+        threading.Thread(target=serve, args=(*bulk, encode, label, False), name="bulk", daemon=True).start()
+    serve(sys.stdin.buffer, frames, encode, label)
+
+
+def _bulk_channel(fds: str) -> tuple[IO[bytes], IO[bytes]] | None:
+    """The bulk channel's pipes from `BULK_FDS_ENV` ("READ,WRITE"), None without a usable one."""
+    try:
+        read_fd, write_fd = (int(fd) for fd in fds.split(","))
+        return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")
+    except (ValueError, OSError):
+        return None
 
 
 if __name__ == "__main__":
