@@ -26,7 +26,6 @@ sign-in then fails (a token revoked meanwhile) costs one request withdrawn. A tu
 
 from __future__ import annotations
 
-import asyncio
 from concurrent.futures import Future
 
 from trainer import conversation
@@ -72,20 +71,25 @@ def guessed_request(lang: Lang, basis: ReplyBasis, text: str, label: Classificat
                         turn_index=len(basis.history) + 1)
 
 
-async def ask_ahead(early: EarlyReply, lang: Lang, basis: ReplyBasis, text: str,
-                    label: Future[Classification | None]) -> None:
-    """Once the label begun ahead is in, ask the model with the request it gives (on the event loop).
-    Nothing happens if the turn asked first, or the label did not come (the turn labels it itself)."""
-    try:
-        classification = await asyncio.wrap_future(label)
-    except asyncio.CancelledError:
-        if label.cancelled():  # the turn asked before it began, and took it back
+def ask_when_labelled(early: EarlyReply, lang: Lang, basis: ReplyBasis, text: str,
+                      label: Future[Classification | None]) -> None:
+    """Once the label begun ahead is in, ask the model with the request it gives. The request is worked out
+    on the thread that finished the label, the moment it did, and only the asking goes to the event loop
+    (`EarlyReply.guess_soon`): awaited on the loop instead, the label reached the request two turns of a
+    busy loop later. Nothing happens if the turn asked first, or the label did not come (the turn labels
+    it itself)."""
+
+    def labelled(done: Future[Classification | None]) -> None:
+        if done.cancelled() or early.started:  # taken back by the turn, or the turn asked already
             return
-        raise
-    except Exception:  # the labeller failed: the turn labels the line itself
-        return
-    if classification is None or early.started:
-        return
-    request = guessed_request(lang, basis, text, classification)
-    if request is not None:
-        early.guess(request)
+        try:
+            classification = done.result()
+        except Exception:  # the labeller failed: the turn labels the line itself
+            return
+        if classification is None:
+            return
+        request = guessed_request(lang, basis, text, classification)
+        if request is not None:
+            early.guess_soon(request)
+
+    label.add_done_callback(labelled)

@@ -72,6 +72,10 @@ class EarlyReply:
         """Withdraw the request, and any guess (`guess`): the turn it answers was not stored."""
         self._loop.call_soon_threadsafe(self._withdraw)
 
+    def guess_soon(self, request: VoiceRequest) -> None:
+        """`guess`, from any thread (the one that finished the line's label, trainer.web.ahead)."""
+        self._loop.call_soon_threadsafe(self.guess, request)
+
     # --- on the event loop
 
     def guess(self, request: VoiceRequest) -> None:

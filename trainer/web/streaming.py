@@ -43,7 +43,7 @@ from trainer.services.personas import persona_of
 from trainer.services.scorecards import store_last_words
 from trainer.spin.classifier import read_ahead
 from trainer.spin.types import ContextTurn
-from trainer.web.ahead import ask_ahead
+from trainer.web.ahead import ask_when_labelled
 from trainer.web.api import TurnIn, line_ahead, remember_call, turn_writer
 from trainer.web.context import AppContext
 from trainer.web.deps import DB, Caller, Credentials, Ctx, commit_here
@@ -234,11 +234,10 @@ def _closed(request: VoiceRequest) -> conversation.Spoken:
 class _Ahead:
     """The reply asked for on the line's arrival (trainer.web.ahead), until the handler takes it."""
 
-    __slots__ = ("early", "task")
+    __slots__ = ("early",)
 
     def __init__(self) -> None:
         self.early: EarlyReply | None = None
-        self.task: asyncio.Task[None] | None = None
 
     def take(self) -> EarlyReply | None:
         early, self.early = self.early, None
@@ -259,7 +258,7 @@ async def reply_ahead(request: Request, ctx: Ctx, caller: Caller) -> AsyncIterat
     if basis is not None and basis[1].user_id == line.user_id:  # only a call's own trainee's line
         ahead.early = _early_reply(ctx)
     if ahead.early is not None and basis is not None and line.label is not None:
-        ahead.task = asyncio.create_task(ask_ahead(ahead.early, basis[0], basis[1], line.text, line.label))
+        ask_when_labelled(ahead.early, basis[0], basis[1], line.text, line.label)
     try:
         yield dataclasses.replace(caller, line_sent=True), ahead
     finally:
