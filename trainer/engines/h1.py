@@ -161,6 +161,7 @@ class H1Transport(httpx2.AsyncBaseTransport):
         self._idle: dict[Key, list[_Conn]] = {}
         self._idle_count = 0
         self._limits = limits
+        self._sent: dict[int, tuple[httpx2.Request, _Conn]] = {}  # by id(request): written by `send_now`
         self._fallback = fallback  # made on first use: it is rarely needed, and its TLS set-up reads the CAs again
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
@@ -170,9 +171,13 @@ class H1Transport(httpx2.AsyncBaseTransport):
                 self._fallback = AsyncioTransport(verify=self._ssl, limits=self._limits)
             return await self._fallback.handle_async_request(request)
         timeouts = request.extensions.get("timeout", {})
-        conn = await self._connection(url, timeouts)
+        sent = self._sent.pop(id(request), None)
+        conn = sent[1] if sent is not None else await self._connection(url, timeouts)
         try:
-            await _send(conn, request, timeouts.get("write"))
+            if sent is None:
+                await _send(conn, request, timeouts.get("write"))
+            elif conn.write_paused:  # written by `send_now`, not all of it taken by the socket yet
+                await _drained(conn, timeouts.get("write"))
             read_timeout = timeouts.get("read")
             while not conn.head:
                 if conn.invalid is not None:
@@ -191,17 +196,12 @@ class H1Transport(httpx2.AsyncBaseTransport):
 
     async def _connection(self, url: httpx2.URL, timeouts: dict[str, Any]) -> _Conn:
         """A pooled connection to the URL's origin that is still good, or a new one."""
-        port = url.port or (443 if url.scheme == "https" else 80)
-        key = (url.raw_scheme, url.raw_host, port)
+        key = _key(url)
+        port = key[2]
         loop = asyncio.get_running_loop()
-        idle = self._idle.get(key)
-        while idle:
-            conn = idle.pop()
-            self._idle_count -= 1
-            if conn.reusable(loop.time(), self._limits.keepalive_expiry):
-                conn.expect_response()
-                return conn
-            self._discard(conn)
+        conn = self._idle_conn(key, loop.time())
+        if conn is not None:
+            return conn
         if self._slots is not None:
             try:
                 async with asyncio.timeout(timeouts.get("pool")):
@@ -214,6 +214,51 @@ class H1Transport(httpx2.AsyncBaseTransport):
             if self._slots is not None:
                 self._slots.release()
             raise
+
+    def _idle_conn(self, key: Key, now: float) -> _Conn | None:
+        """An idle pooled connection to `key` that is still good, taken out of the pool, or None."""
+        idle = self._idle.get(key)
+        while idle:
+            conn = idle.pop()
+            self._idle_count -= 1
+            if conn.reusable(now, self._limits.keepalive_expiry):
+                conn.expect_response()
+                return conn
+            self._discard(conn)
+        return None
+
+    def send_now(self, request: httpx2.Request) -> bool:
+        """Write `request` at once, on an idle pooled connection, if there is one (True), and leave its
+        response for `handle_async_request` with the same request; False (nothing done) otherwise.
+
+        Why: the model's request was written from the first step of the task that reads its reply, one
+        more turn of a busy event loop after the turn asked for it (2 to 5 ms at the 95th percentile under
+        load, bench/phases.py). Called on the loop, this writes it there and then. A request sent so that
+        is then not wanted is dropped with `forget` (its connection closed, so the server stops)."""
+        url = request.url
+        if request.method == "HEAD" or url.scheme not in ("http", "https") or id(request) in self._sent:
+            return False
+        try:
+            content = request.content
+        except httpx2.RequestNotRead:  # a streamed body: sent the usual way
+            return False
+        conn = self._idle_conn(_key(url), asyncio.get_running_loop().time())
+        if conn is None:
+            return False
+        transport = conn.transport
+        if transport is None or transport.is_closing():  # pragma: no cover - reusable() checked it
+            self._discard(conn)
+            return False
+        conn.close_asked = _asks_close(request)
+        transport.write(_head(request) + content)
+        self._sent[id(request)] = (request, conn)
+        return True
+
+    def forget(self, request: httpx2.Request) -> None:
+        """Drop a request `send_now` wrote and nobody will read: its connection is closed."""
+        sent = self._sent.pop(id(request), None)
+        if sent is not None:
+            self._discard(sent[1])
 
     async def _connect(self, loop: asyncio.AbstractEventLoop, key: Key, host: str, port: int,
                        timeout: float | None) -> _Conn:
@@ -252,6 +297,9 @@ class H1Transport(httpx2.AsyncBaseTransport):
             self._slots.release()
 
     async def aclose(self) -> None:
+        for _, conn in self._sent.values():
+            self._discard(conn)
+        self._sent.clear()
         for conns in self._idle.values():
             for conn in conns:
                 self._discard(conn)
@@ -263,16 +311,12 @@ class H1Transport(httpx2.AsyncBaseTransport):
 
 async def _send(conn: _Conn, request: httpx2.Request, timeout: float | None) -> None:
     """Write the request: its head and body in one write when the body is already in memory."""
-    url = request.url
-    conn.close_asked = request.headers.get("connection", "").lower() == "close"
-    head = bytearray(b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), url.raw_path))
-    for name, value in request.headers.raw:
-        head += b"%s: %s\r\n" % (name, value)
-    head += b"\r\n"
+    conn.close_asked = _asks_close(request)
+    head = _head(request)
     try:
-        await _write(conn, bytes(head) + request.content, timeout)
+        await _write(conn, head + request.content, timeout)
     except httpx2.RequestNotRead:  # a streamed body
-        await _write(conn, bytes(head), timeout)
+        await _write(conn, head, timeout)
         chunked = request.headers.get("transfer-encoding", "").lower() == "chunked"
         async for piece in cast(AsyncIterator[bytes], request.stream):
             if piece:
@@ -287,11 +331,32 @@ async def _write(conn: _Conn, data: bytes, timeout: float | None) -> None:
         raise conn.ended_early("the request was sent") if conn.eof else httpx2.WriteError("the connection is closed")
     transport.write(data)
     if conn.write_paused:
-        try:
-            async with asyncio.timeout(timeout):
-                await conn.wait_drained()
-        except TimeoutError:
-            raise httpx2.WriteTimeout("timed out sending the request") from None
+        await _drained(conn, timeout)
+
+
+async def _drained(conn: _Conn, timeout: float | None) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            await conn.wait_drained()
+    except TimeoutError:
+        raise httpx2.WriteTimeout("timed out sending the request") from None
+
+
+def _key(url: httpx2.URL) -> Key:
+    return url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80)
+
+
+def _asks_close(request: httpx2.Request) -> bool:
+    return request.headers.get("connection", "").lower() == "close"
+
+
+def _head(request: httpx2.Request) -> bytes:
+    """The request line and headers, as written."""
+    head = bytearray(b"%s %s HTTP/1.1\r\n" % (request.method.encode("ascii"), request.url.raw_path))
+    for name, value in request.headers.raw:
+        head += b"%s: %s\r\n" % (name, value)
+    head += b"\r\n"
+    return bytes(head)
 
 
 class _Body(httpx2.AsyncByteStream):

@@ -20,6 +20,7 @@ import httpx2
 
 from trainer.engines import sse
 from trainer.engines.base import VoiceReply, VoiceRequest
+from trainer.engines.h1 import H1Transport
 from trainer.engines.llm import _WORDS, _Chunks, _Reply
 
 if TYPE_CHECKING:
@@ -39,6 +40,35 @@ class AsyncStreamedReply(_Reply):
         super().__init__(engine, request)
         self._client = client
         self._pieces = self._run()
+        self._first: tuple[str, dict[str, Any], httpx2.Request] | None = None  # built by `send_now`
+        self._sent: httpx2.Request | None = None  # written by `send_now`, not taken by a try yet
+
+    def send_now(self) -> bool:
+        """Build the first try's request and, where the client's transport can (`H1Transport.send_now`),
+        write it now (True), so the model hears it before the task reading the reply first runs: one turn
+        of a busy event loop sooner. Call it on the loop, before the pieces are read; a reply then never
+        read must be closed (`aclose`) or `release`d, so the model stops."""
+        if self.attempts or self._first is not None:
+            return False
+        eng, request = self._engine, self._request
+        line = eng.fallback.compose(request)
+        params = eng.params(request, line, stream=True)
+        http_request = sse.build_request(self._client, params)
+        self._first = (line, params, http_request)
+        transport = self._client._client._transport_for_url(http_request.url)
+        if isinstance(transport, H1Transport) and transport.send_now(http_request):
+            self._sent = http_request
+            return True
+        return False
+
+    def release(self) -> None:
+        """Drop the request `send_now` wrote if no try took it (nobody read the reply): its connection
+        is closed, so the model stops speaking it. Safe to call again, and after the reply was read."""
+        sent, self._sent = self._sent, None
+        if sent is not None:
+            transport = self._client._client._transport_for_url(sent.url)
+            if isinstance(transport, H1Transport):
+                transport.forget(sent)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._pieces
@@ -58,19 +88,29 @@ class AsyncStreamedReply(_Reply):
 
     async def aclose(self) -> None:
         """Stop the stream: the scripted line with a notice is the reply (unless the reply was complete)."""
+        self.release()
         await self._pieces.aclose()
         self._never_started()
 
     async def _run(self) -> AsyncGenerator[str, None]:
         eng, request = self._engine, self._request
-        line = eng.fallback.compose(request)
+        first, self._first = self._first, None
+        line = first[0] if first is not None else eng.fallback.compose(request)
         given = False
         try:
             while True:
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    response = await sse.aopen_stream(self._client, eng.params(request, line, stream=True))
+                    if first is not None:  # built, and perhaps written, by `send_now`
+                        _, params, built = first
+                        first = None
+                        try:
+                            response = await sse.aopen_stream(self._client, params, built)
+                        finally:
+                            self.release()  # taken by the transport, unless the send failed before
+                    else:
+                        response = await sse.aopen_stream(self._client, eng.params(request, line, stream=True))
                     try:
                         async for data in _sse_json(response):
                             if piece := self._shown(chunks.add_data(data)):

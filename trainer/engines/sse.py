@@ -31,7 +31,19 @@ def open_stream(client: Any, params: dict[str, Any]) -> Any:
     return client.post("/chat/completions", body=body, cast_to=httpx2.Response, stream=True, options=options)
 
 
-async def aopen_stream(client: Any, params: dict[str, Any]) -> Any:
+def build_request(client: Any, params: dict[str, Any]) -> httpx2.Request:
+    """The HTTP request `aopen_stream` sends for `params`, built from the client's settings as the openai
+    client would build it: base URL (with any query), key, default headers, timeout."""
+    body, options = _post_args(params)
+    http: httpx2.AsyncClient = client._client  # the openai client's HTTP client (ours: trainer.engines.h1)
+    base = client.base_url
+    headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)} | client.auth_headers
+    return http.build_request("POST", base.copy_with(path=base.path + "chat/completions"),
+                              content=json.dumps(body).encode(), headers=headers,
+                              timeout=options.get("timeout", client.timeout))
+
+
+async def aopen_stream(client: Any, params: dict[str, Any], request: httpx2.Request | None = None) -> Any:
     """`open_stream` for the web server's async openai client, sent on that client's own HTTP client
     (`aclose()` the response after).
 
@@ -40,14 +52,11 @@ async def aopen_stream(client: Any, params: dict[str, Any]) -> Any:
     (bench/instructions.py). Here the request is built from the client's settings as it would build it:
     base URL (with any query), key, default headers, timeout; an HTTP error status is raised as the
     client's own `APIStatusError` subclass and a transport failure as its connection or timeout error.
+    `request`: the one `build_request` made of `params` already (and perhaps sent: `H1Transport.send_now`).
     """
-    body, options = _post_args(params)
-    http: httpx2.AsyncClient = client._client  # the openai client's HTTP client (ours: trainer.engines.h1)
-    base = client.base_url
-    headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)} | client.auth_headers
-    request = http.build_request("POST", base.copy_with(path=base.path + "chat/completions"),
-                                 content=json.dumps(body).encode(), headers=headers,
-                                 timeout=options.get("timeout", client.timeout))
+    http: httpx2.AsyncClient = client._client
+    if request is None:
+        request = build_request(client, params)
     try:
         response = await http.send(request, stream=True)
     except httpx2.TransportError as exc:

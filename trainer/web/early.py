@@ -97,6 +97,7 @@ class EarlyReply:
             if self._task is not None:  # another request: stop that reply, and forget what it said
                 self._task.cancel()
                 self._items.clear()
+                _release(self._stream)
         self._speak_now(request)
 
     def _speak_now(self, request: VoiceRequest) -> None:
@@ -152,8 +153,17 @@ class EarlyReply:
             if task is not None and not task.done():
                 task.cancel()
                 await asyncio.wait([task])
+                _release(stream)  # a task stopped before it began never read what `speak` sent ahead
             elif stream is not None and hasattr(stream, "aclose"):
                 await stream.aclose()  # read by the reader: closed where it stopped (a no-op once finished)
+
+
+def _release(stream: AsyncIterator[Piece] | None) -> None:
+    """Drop the model request a stream wrote as it was made (trainer.web.streaming.Speaking) if nothing
+    read it: its connection is closed, so the model stops."""
+    release = getattr(stream, "release", None)
+    if release is not None:
+        release()
 
 
 class EarlyStreamingResponse(StreamingResponse):

@@ -21,9 +21,10 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
@@ -51,6 +52,11 @@ from trainer.web.early import EarlyReply, EarlyStreamingResponse
 from trainer.web.recent import ReplyBasis
 from trainer.web.serialize import client_json, trainee_json
 
+if TYPE_CHECKING:
+    from trainer.engines.llm_async import AsyncStreamedReply
+
+log = logging.getLogger("trainer")
+
 router = APIRouter()
 
 
@@ -58,19 +64,21 @@ def sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def speak_streaming(engine: Engine, request: VoiceRequest
+async def speak_streaming(engine: Engine, request: VoiceRequest, streamed: AsyncStreamedReply | None = None
                           ) -> AsyncGenerator[str | conversation.Spoken, None]:
     """Yield the reply's pieces, then the finished `Spoken` (words, model, tokens, latency).
 
     An engine with `astream_reply` (the LLM) is read on the event loop, holding no worker thread while
     the model speaks; any other engine's `stream` may block, so it is read on worker threads (an
     `instant` engine never comes here: `post_turn_stream` voices it inside the turn's transaction).
-    If the consumer stops early (the browser went away), the engine's stream is closed.
+    If the consumer stops early (the browser went away), the engine's stream is closed. `streamed`: the
+    engine's `astream_reply(request)` made already (`Speaking`).
     """
     started = time.perf_counter()
     astream_reply = getattr(engine, "astream_reply", None)
-    if callable(astream_reply):
+    if streamed is None and callable(astream_reply):
         streamed = astream_reply(request)
+    if streamed is not None:
         try:
             async for piece in streamed:
                 yield piece
@@ -87,6 +95,34 @@ async def speak_streaming(engine: Engine, request: VoiceRequest
         reply = _joined(engine, pieces)
     yield conversation.Spoken(decision=request.decision, reply=reply,
                               latency_ms=(time.perf_counter() - started) * 1000)
+
+
+class Speaking:
+    """`speak_streaming` for an engine read on the event loop, its model request written at once where
+    the transport can (`AsyncStreamedReply.send_now`): made on the loop, by `EarlyReply`, the model
+    hears the request then, not a turn of the loop later when the task reading the reply first runs.
+    `release` drops that request if the pieces are never read (a task stopped before it began)."""
+
+    def __init__(self, engine: Engine, request: VoiceRequest) -> None:
+        self._streamed: AsyncStreamedReply = engine.astream_reply(request)  # type: ignore[attr-defined]
+        try:
+            self._streamed.send_now()
+        except Exception:  # the first try builds the request again, and meets the error where it belongs
+            log.debug("the model's request could not be sent ahead", exc_info=True)
+        self._pieces = speak_streaming(engine, request, self._streamed)
+
+    def __aiter__(self) -> Speaking:
+        return self
+
+    async def __anext__(self) -> str | conversation.Spoken:
+        return await anext(self._pieces)
+
+    async def aclose(self) -> None:
+        self.release()
+        await self._pieces.aclose()
+
+    def release(self) -> None:
+        self._streamed.release()
 
 
 def _joined(engine: Engine, pieces: list[str]) -> VoiceReply:
@@ -323,7 +359,7 @@ def _early_reply(ctx: AppContext) -> EarlyReply | None:
     if ctx.loop is None or not callable(getattr(ctx.engine, "astream_reply", None)):
         return None
     engine = ctx.engine
-    return EarlyReply(ctx.loop, lambda request: speak_streaming(engine, request))
+    return EarlyReply(ctx.loop, lambda request: Speaking(engine, request))
 
 
 def _spoken_at_once(db: Session, ctx: AppContext, pending: Pending) -> list[str]:
