@@ -44,7 +44,9 @@ class EarlyReply:
     (`call_soon_threadsafe`, run in the order called), so the thread never waits for a busy loop.
     Everything else runs on the loop. The task reads the reply only until its reader comes: it finishes
     the step it is in and stops, and the reader, having taken what the task read, reads the rest itself
-    (one task and one hand-over fewer for every later word). Everything ends with `close()`, which the
+    (one task and one hand-over fewer for every later word). A reply whose request `speak` wrote as it
+    was made (its stream says `sent`) needs no task at all: the reader reads it when it comes. Everything
+    ends with `close()`, which the
     response calls whatever happened to its body (`EarlyStreamingResponse`): a reply nobody reads is not
     left speaking.
     """
@@ -81,7 +83,7 @@ class EarlyReply:
     def guess(self, request: VoiceRequest) -> None:
         """Ask the model now with the request the turn will most likely make (trainer.web.ahead); `start`
         keeps that reply only if the turn's request is the same. Too late once the turn has asked."""
-        if self.started or self._withdrawn or self._task is not None:
+        if self.started or self._withdrawn or self._stream is not None:
             return
         self._guessed = request
         self._speak_now(request)
@@ -94,14 +96,21 @@ class EarlyReply:
             if self.guess_stood:
                 return  # the model is answering this very request already
             self._guessed = None
-            if self._task is not None:  # another request: stop that reply, and forget what it said
-                self._task.cancel()
+            if self._stream is not None:  # another request: stop that reply, and forget what it said
+                if self._task is not None:
+                    self._task.cancel()
+                    self._task = None
                 self._items.clear()
                 _release(self._stream)
         self._speak_now(request)
 
     def _speak_now(self, request: VoiceRequest) -> None:
         self._stream = self._speak(request)
+        if getattr(self._stream, "sent", False):
+            # On the wire already (trainer.web.streaming.Speaking): the reader reads the reply when it
+            # comes. A task reading ahead of it would only add two turns of the loop to the first word's
+            # way (the task's step, then its end waking the reader).
+            return
         self._task = self._loop.create_task(self._pump(self._stream))
 
     def _withdraw(self) -> None:

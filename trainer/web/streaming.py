@@ -105,8 +105,9 @@ class Speaking:
 
     def __init__(self, engine: Engine, request: VoiceRequest) -> None:
         self._streamed: AsyncStreamedReply = engine.astream_reply(request)  # type: ignore[attr-defined]
+        self.sent = False  # the request is on the wire: nothing needs to read the reply to get it going
         try:
-            self._streamed.send_now()
+            self.sent = self._streamed.send_now()
         except Exception:  # the first try builds the request again, and meets the error where it belongs
             log.debug("the model's request could not be sent ahead", exc_info=True)
         self._pieces = speak_streaming(engine, request, self._streamed)
