@@ -30,7 +30,8 @@ from trainer.services import accounts
 from trainer.services.personas import sync_persona_files
 from trainer.spin import embed
 from trainer.spin.classifier import warm_up as warm_up_classifier
-from trainer.spin.encoder_process import EncoderProcess, EncoderProcessError
+from trainer.spin.encoder_process import EncoderProcess
+from trainer.spin.encoder_wire import EncoderProcessError
 from trainer.web import account, api, pages, streaming, trainee_pages, upload
 from trainer.web.context import AppContext
 from trainer.web.gate import SetupGateAndHeaders

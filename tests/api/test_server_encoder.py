@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +20,7 @@ from trainer.conversation import CONTEXT_TURNS
 from trainer.db.migrate import upgrade
 from trainer.spin import classifier, embed
 from trainer.spin.encoder_process import EncoderProcess
-from trainer.spin.label_ahead import Labeller, LabelsAhead
+from trainer.spin.label_ahead import Labeller, LabelsAhead, Soon
 from trainer.spin.labels import Lang
 from trainer.spin.segment import split_segments
 from trainer.spin.types import Classification, ContextTurn
@@ -66,7 +67,9 @@ def serving_a_call(settings: Settings) -> Iterator[tuple[FastAPI, TestClient, di
     try:
         with TestClient(app) as client:
             ahead = labels_ahead()
-            ahead.labeller = WatchedLabels(ahead.labeller)
+            watched = ahead.labeller = WatchedLabels(ahead.labeller)
+            if ahead.soon is not None:  # labels begun on the event loop go to the child's own channel
+                ahead.soon = watched.watching(ahead.soon)
             call = client.post("/api/calls", json={"persona": "logistics-director", "lang": "en"}, headers=auth)
             assert call.status_code == 201, call.text
             yield app, client, auth, call.json()["id"]
@@ -91,6 +94,16 @@ class WatchedLabels:
     def __call__(self, text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification | None:
         self.asked.append(text)
         return self.labeller(text, context, lang)
+
+    def watching(self, soon: Soon) -> Soon:
+        """`LabelsAhead.soon` recording each line it asked the child for, in the same list."""
+        def asked(text: str, context: Sequence[ContextTurn], lang: Lang | None
+                  ) -> Future[Classification | None] | None:
+            label = soon(text, context, lang)
+            if label is not None:
+                self.asked.append(text)
+            return label
+        return asked
 
 
 class Watched:

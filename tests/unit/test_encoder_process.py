@@ -15,14 +15,8 @@ import numpy as np
 import pytest
 
 from trainer.spin import embed
-from trainer.spin.encoder_process import (
-    MAX_RESTARTS,
-    EncoderProcess,
-    EncoderProcessError,
-    _read_frame,
-    _write_frame,
-    serve,
-)
+from trainer.spin.encoder_process import MAX_RESTARTS, EncoderProcess, serve
+from trainer.spin.encoder_wire import EncoderProcessError, read_frame, write_frame
 
 TEXTS = ["How many trucks do you run to the regions today?", "Сколько у вас сейчас машин?", ""]
 
@@ -147,21 +141,21 @@ class _Encoder:
 
 def test_the_childs_loop_answers_each_request_and_reports_failures() -> None:
     requests = io.BytesIO()
-    _write_frame(requests, b"T", b'["ab", "abc"]')
-    _write_frame(requests, b"T", b'["boom"]')
-    _write_frame(requests, b"X", b"")
-    _write_frame(requests, b"T", b"not json")
+    write_frame(requests, b"T", b'["ab", "abc"]')
+    write_frame(requests, b"T", b'["boom"]')
+    write_frame(requests, b"X", b"")
+    write_frame(requests, b"T", b"not json")
     requests.seek(0)
     answers = io.BytesIO()
     serve(requests, answers, _Encoder().encode)  # returns when the requests end (the server went away)
     answers.seek(0)
-    assert _read_frame(answers) == (b"R", b"")
-    kind, payload = _read_frame(answers)
+    assert read_frame(answers) == (b"R", b"")
+    kind, payload = read_frame(answers)
     assert kind == b"V"
     assert np.frombuffer(payload, dtype=np.float32).reshape(2, 4)[:, 0].tolist() == [2.0, 3.0]
-    assert _read_frame(answers) == (b"E", b"ValueError: cannot encode boom")
-    assert _read_frame(answers) == (b"E", b"unknown request kind b'X'")
-    kind, payload = _read_frame(answers)
+    assert read_frame(answers) == (b"E", b"ValueError: cannot encode boom")
+    assert read_frame(answers) == (b"E", b"unknown request kind b'X'")
+    kind, payload = read_frame(answers)
     assert kind == b"E" and payload.startswith(b"JSONDecodeError")
     with pytest.raises(EncoderProcessError, match="closed its pipe"):
-        _read_frame(answers)
+        read_frame(answers)

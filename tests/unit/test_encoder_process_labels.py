@@ -17,7 +17,8 @@ import pytest
 from tests.unit.test_encoder_process import answering_child
 from trainer.spin import classifier, embed
 from trainer.spin.classifier import APPROACH, classify, classify_with
-from trainer.spin.encoder_process import EncoderProcess, _read_frame, _write_frame, serve
+from trainer.spin.encoder_process import EncoderProcess, serve
+from trainer.spin.encoder_wire import read_frame, write_frame
 from trainer.spin.labels import Label, Lang
 from trainer.spin.types import Classification, ContextTurn
 
@@ -124,30 +125,30 @@ def test_the_childs_loop_answers_label_requests() -> None:
     text, context, lang = CASES[1]
     requests = io.BytesIO()
     request = {"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang}
-    _write_frame(requests, b"L", json.dumps(request).encode())
-    _write_frame(requests, b"L", json.dumps({"text": "boom", "context": [], "lang": None}).encode())
-    _write_frame(requests, b"L", b'{"text": "no context"}')
+    write_frame(requests, b"L", json.dumps(request).encode())
+    write_frame(requests, b"L", json.dumps({"text": "boom", "context": [], "lang": None}).encode())
+    write_frame(requests, b"L", b'{"text": "no context"}')
     requests.seek(0)
     answers = io.BytesIO()
     serve(requests, answers, lambda texts: np.zeros((len(texts), 4), dtype=np.float32), label)
     answers.seek(0)
-    assert _read_frame(answers) == (b"R", b"")
-    kind, payload = _read_frame(answers)
+    assert read_frame(answers) == (b"R", b"")
+    kind, payload = read_frame(answers)
     assert kind == b"C"
     wire = json.loads(payload)
     expected = _here(text, context, lang)
     assert wire[:4] == [expected.label.value, expected.confidence, expected.reason, expected.lang]
     assert [Label(seg[1]) for seg in wire[4]] == [seg.label for seg in expected.segments]
-    assert _read_frame(answers) == (b"E", b"ValueError: cannot label boom")
-    assert _read_frame(answers) == (b"E", b"KeyError: 'context'")
+    assert read_frame(answers) == (b"E", b"ValueError: cannot label boom")
+    assert read_frame(answers) == (b"E", b"KeyError: 'context'")
 
 
 def test_a_loop_without_a_classifier_refuses_label_requests() -> None:
     requests = io.BytesIO()
-    _write_frame(requests, b"L", b"{}")
+    write_frame(requests, b"L", b"{}")
     requests.seek(0)
     answers = io.BytesIO()
     serve(requests, answers, lambda texts: np.zeros((len(texts), 4), dtype=np.float32))
     answers.seek(0)
-    assert _read_frame(answers) == (b"R", b"")
-    assert _read_frame(answers) == (b"E", b"unknown request kind b'L'")
+    assert read_frame(answers) == (b"R", b"")
+    assert read_frame(answers) == (b"E", b"unknown request kind b'L'")

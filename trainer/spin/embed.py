@@ -101,7 +101,7 @@ def encode_in_child_process() -> EncoderProcess:
     child.start()
     with _lock:
         _state["use"] = child
-    classifier.label_elsewhere(LabelsAhead(child.classify))
+    classifier.label_elsewhere(LabelsAhead(child.classify, soon=child.label_soon))
     return child
 
 

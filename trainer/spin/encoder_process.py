@@ -19,7 +19,7 @@ Protocol (stdin/stdout of `python -m trainer.spin.encoder_process`, each frame a
   parent -> child  b"T" + JSON list of texts, or
                    b"L" + JSON {"text", "context": [[role, text], ...], "lang": "ru" | "en" | null}
   child -> parent  b"R" (ready, once, when the weights are loaded), then per request
-                   b"V" + float32 vectors (len(texts) x DIM), b"C" + JSON label (`_label_json`),
+                   b"V" + float32 vectors (len(texts) x DIM), b"C" + JSON label (`encoder_wire.label_json`),
                    or b"E" + UTF-8 message
 The same frames go both ways on a second pair of pipes, the bulk channel (its descriptors in
 `BULK_FDS_ENV`), served by a thread of the child's own: every encoding goes there, the labels stay on
@@ -39,23 +39,26 @@ import logging
 import os
 import select
 import signal
-import struct
 import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import IO, Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from trainer.spin.labels import Label, Lang
-from trainer.spin.types import Classification, ContextTurn, Segment
+from trainer.spin.encoder_ahead import AheadChannel
+from trainer.spin.encoder_wire import EncoderProcessError, LabelRefused, label_answer, label_json, label_request
+from trainer.spin.encoder_wire import read_frame as _read_frame
+from trainer.spin.encoder_wire import write_frame as _write_frame
+from trainer.spin.labels import Lang
+from trainer.spin.types import Classification, ContextTurn
 
 log = logging.getLogger("trainer")
 
-_HEADER = struct.Struct("!cI")
 #: Replacements of a dead child before this process keeps encoding by itself.
 MAX_RESTARTS = 3
 #: Seconds a new child may take to load the encoder and say it is ready.
@@ -64,6 +67,8 @@ START_TIMEOUT_S = 60.0
 
 #: The environment variable that gives the child the bulk channel's descriptors: "READ,WRITE".
 BULK_FDS_ENV = "SPIN_TRAINER_ENCODER_BULK_FDS"
+#: The same for the channel of labels begun ahead, asked from the server's event loop (encoder_ahead).
+AHEAD_FDS_ENV = "SPIN_TRAINER_ENCODER_AHEAD_FDS"
 #: One BLAS thread in the child: its two threads may encode at once, and the numbers must not depend on
 #: how many threads a product was split across (the encoder asks for one per call; this is the default).
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -72,37 +77,13 @@ _T = TypeVar("_T")
 Labeller = Callable[[str, Sequence[ContextTurn], "Lang | None"], Classification]
 
 
-class EncoderProcessError(RuntimeError):
-    """The child failed: it died, timed out or answered something unreadable."""
-
-
-class LabelRefused(EncoderProcessError):
-    """The child is well but its classifier raised on this line (it says why): the line is labelled here."""
-
-
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
-    data = stream.read(size)
-    if data is None or len(data) != size:
-        raise EncoderProcessError(f"the encoder process closed its pipe ({len(data or b'')} of {size} bytes read)")
-    return data
-
-
-def _read_frame(stream: IO[bytes]) -> tuple[bytes, bytes]:
-    kind, size = _HEADER.unpack(_read_exact(stream, _HEADER.size))
-    return kind, _read_exact(stream, size) if size else b""
-
-
-def _write_frame(stream: IO[bytes], kind: bytes, payload: bytes) -> None:
-    stream.write(_HEADER.pack(kind, len(payload)) + payload)
-    stream.flush()
-
-
 @dataclass(eq=False)
 class _Child:
     """A running child: its process (labels on its stdin/stdout) and its bulk channel, if it serves one."""
 
     proc: subprocess.Popen[bytes]
     bulk: tuple[IO[bytes], IO[bytes]] | None = None  # (requests, answers)
+    ahead: AheadChannel | None = None  # labels begun ahead, asked from the event loop
 
     def pipes(self, bulk: bool) -> tuple[IO[bytes], IO[bytes]]:
         """Where to ask: the bulk channel for `bulk` work when there is one, else stdin/stdout."""
@@ -145,17 +126,22 @@ class EncoderProcess:
     def _spawn(self) -> _Child:
         from_parent, to_child = os.pipe()  # (read end, write end)
         from_child, to_parent = os.pipe()
-        env = {**_ONE_THREAD, **os.environ, BULK_FDS_ENV: f"{from_parent},{to_parent}"}
+        ahead_from_parent, ahead_to_child = os.pipe()
+        ahead_from_child, ahead_to_parent = os.pipe()
+        env = {**_ONE_THREAD, **os.environ, BULK_FDS_ENV: f"{from_parent},{to_parent}",
+               AHEAD_FDS_ENV: f"{ahead_from_parent},{ahead_to_parent}"}
+        theirs = (from_parent, to_parent, ahead_from_parent, ahead_to_parent)
         try:
             proc = subprocess.Popen(self._command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                    pass_fds=(from_parent, to_parent))
+                                    pass_fds=theirs)
         except BaseException:
-            for fd in (to_child, from_parent, from_child, to_parent):
+            for fd in (*theirs, to_child, from_child, ahead_to_child, ahead_from_child):
                 os.close(fd)
             raise
-        os.close(from_parent)  # the child's ends: its own copies are the only ones, so its death is our EOF
-        os.close(to_parent)
-        child = _Child(proc, (os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")))
+        for fd in theirs:  # the child's ends: its own copies are the only ones, so its death is our EOF
+            os.close(fd)
+        child = _Child(proc, (os.fdopen(to_child, "wb"), os.fdopen(from_child, "rb")),
+                       AheadChannel(ahead_to_child, ahead_from_child))
         assert proc.stdout is not None
         self._starting = proc  # close() kills it rather than wait for its weights
         if self._closed:  # close() came between the start and the line above
@@ -176,7 +162,16 @@ class EncoderProcess:
             raise EncoderProcessError(f"the encoder process answered {kind!r} instead of ready: "
                                       f"{payload[:200].decode('utf-8', 'replace')}")
         self._bulk_ready(child)
+        self._ahead_ready(child)
         return child
+
+    @staticmethod
+    def _ahead_ready(child: _Child) -> None:
+        """Keep the channel of labels begun ahead if the child said ready on it (first of all), else close it."""
+        assert child.ahead is not None
+        if not child.ahead.said_ready():
+            child.ahead.close()
+            child.ahead = None
 
     def _bulk_ready(self, child: _Child) -> None:
         """Keep the bulk channel if the child said ready on it before it did on stdout, else close it."""
@@ -201,6 +196,22 @@ class EncoderProcess:
         return child.proc.pid if child is not None else None
 
     @property
+    def has_ahead_channel(self) -> bool:
+        """Whether labels begun ahead can be asked from the event loop (`label_soon`; tests)."""
+        child = self._child
+        return child is not None and child.ahead is not None
+
+    def label_soon(self, text: str, context: Sequence[ContextTurn], lang: Lang | None
+                   ) -> Future[Classification | None] | None:
+        """On the event loop: ask the child for a label begun ahead, without waiting (trainer.spin.
+        encoder_ahead), and return the label to come; None when it cannot be asked so (no child, a child
+        without the channel, not on a loop): the caller asks the usual way."""
+        child = self._child
+        if child is None or child.ahead is None:
+            return None
+        return child.ahead.ask(label_request(text, context, lang))
+
+    @property
     def has_bulk_channel(self) -> bool:
         """Whether encodings go to the child on a channel of their own (tests)."""
         child = self._child
@@ -218,9 +229,7 @@ class EncoderProcess:
         """The label of a trainee line (`trainer.spin.classifier.classify_with`, the shipped approach) worked
         out in the child; None while the child is down or when its classifier failed on the line: the caller
         labels it in this process."""
-        # ASCII JSON: a line may hold an unpaired surrogate, which UTF-8 cannot carry (trainer.textcheck)
-        request = json.dumps({"text": text, "context": [[turn.role, turn.text] for turn in context], "lang": lang}
-                             ).encode()
+        request = label_request(text, context, lang)
         return self._asking(lambda pipes: self._ask_label(pipes, request), "labelled")
 
     def _asking(self, ask: Callable[[tuple[IO[bytes], IO[bytes]]], _T], done_here: str,
@@ -315,15 +324,7 @@ class EncoderProcess:
     def _ask_label(pipes: tuple[IO[bytes], IO[bytes]], request: bytes) -> Classification:
         requests, answers = pipes
         _write_frame(requests, b"L", request)
-        kind, payload = _read_frame(answers)
-        if kind == b"E":
-            raise LabelRefused(payload.decode("utf-8", "replace"))
-        if kind != b"C":
-            raise EncoderProcessError(f"an answer of kind {kind!r} to a label request")
-        try:
-            return _label_from_json(payload)
-        except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise EncoderProcessError(f"an unreadable label ({type(exc).__name__}: {exc})") from None
+        return label_answer(*_read_frame(answers))
 
     @staticmethod
     def _end(child: _Child, kill: bool = False) -> None:
@@ -337,6 +338,8 @@ class EncoderProcess:
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+        if child.ahead is not None:
+            child.ahead.close()
         try:
             proc.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -358,21 +361,6 @@ class EncoderProcess:
             self._end(child)
 
 
-def _label_json(result: Classification) -> bytes:
-    """A label on the wire: every field, confidences unrounded (JSON gives a float back exactly)."""
-    segments = [[seg.text, seg.label.value, seg.confidence, seg.reason] for seg in result.segments]
-    return json.dumps([result.label.value, result.confidence, result.reason, result.lang, segments]).encode()
-
-
-def _label_from_json(payload: bytes) -> Classification:
-    label, confidence, reason, lang, segments = json.loads(payload)
-    if lang not in ("ru", "en"):
-        raise ValueError(f"language {lang!r}")
-    return Classification(Label(label), float(confidence), str(reason), lang,
-                          tuple(Segment(str(text), Label(seg_label), float(conf), str(why))
-                                for text, seg_label, conf, why in segments))
-
-
 def _answer(kind: bytes, payload: bytes, label: Labeller | None,
             encode: Callable[[list[str]], npt.NDArray[np.float32]]) -> tuple[bytes, bytes]:
     """The child's answer to one request."""
@@ -382,7 +370,7 @@ def _answer(kind: bytes, payload: bytes, label: Labeller | None,
     if kind == b"L" and label is not None:
         request = json.loads(payload)
         context = tuple(ContextTurn(role=role, text=text) for role, text in request["context"])
-        return b"C", _label_json(label(request["text"], context, request["lang"]))
+        return b"C", label_json(label(request["text"], context, request["lang"]))
     return b"E", f"unknown request kind {kind!r}".encode()
 
 
@@ -425,15 +413,18 @@ def main() -> None:
     def label(text: str, context: Sequence[ContextTurn], lang: Lang | None) -> Classification:
         return classifier.classify_with(text, context, lang, classifier.APPROACH)
 
-    bulk = _bulk_channel(os.environ.pop(BULK_FDS_ENV, ""))
-    if bulk is not None:  # ready on it first: the server looks for that once stdout says ready
-        _write_frame(bulk[1], b"R", b"")
-        threading.Thread(target=serve, args=(*bulk, encode, label, False), name="bulk", daemon=True).start()
+    # Ready on the side channels first: the server looks for that once stdout says ready.
+    for env, name in ((AHEAD_FDS_ENV, "ahead"), (BULK_FDS_ENV, "bulk")):
+        side = _bulk_channel(os.environ.pop(env, ""))
+        if side is not None:
+            _write_frame(side[1], b"R", b"")
+            threading.Thread(target=serve, args=(*side, encode, label, False), name=name, daemon=True).start()
     serve(sys.stdin.buffer, frames, encode, label)
 
 
 def _bulk_channel(fds: str) -> tuple[IO[bytes], IO[bytes]] | None:
-    """The bulk channel's pipes from `BULK_FDS_ENV` ("READ,WRITE"), None without a usable one."""
+    """A side channel's pipes from `BULK_FDS_ENV` or `AHEAD_FDS_ENV` ("READ,WRITE"), None without a
+    usable one."""
     try:
         read_fd, write_fd = (int(fd) for fd in fds.split(","))
         return os.fdopen(read_fd, "rb"), os.fdopen(write_fd, "wb")

@@ -5,8 +5,9 @@ the sign-in and the call's load, then held one of the request's few database pla
 answered: about 1.5 ms at the median and 5 ms at the 95th percentile under load, on the path before the
 model is asked. The line is known when the request arrives, and so, nearly always, is its context: the
 call's last turns as this process stored them a few seconds earlier (trainer.web.recent.RecentContexts).
-Started then, on a thread of its own, the label is worked out in the child while the server signs the
-trainee in and loads the call.
+Started then, the label is worked out in the child while the server signs the trainee in and loads the
+call: asked from the event loop on a channel of the child's own where it can be (`soon`,
+trainer.spin.encoder_ahead), else from a thread of its own.
 
 A label is a pure function of the line, its context and the language, so the guess cannot change a
 label: `__call__` uses a label begun ahead only when all three are exactly what the turn asks with, and
@@ -26,10 +27,14 @@ from trainer.spin.types import Classification, ContextTurn
 
 Labeller = Callable[[str, Sequence[ContextTurn], "Lang | None"], "Classification | None"]
 Key = tuple[str, tuple[ContextTurn, ...], "Lang | None"]
+Soon = Callable[[str, Sequence[ContextTurn], "Lang | None"], "Future[Classification | None] | None"]
 
 #: Labels begun ahead and kept until their turn asks; beyond this the oldest are dropped (a server has at
 #: most one turn of each call in flight, and a guess nobody asks for must not stay for ever).
 KEPT = 512
+#: Seconds a turn waits for a label under way before it labels the line itself: labels take milliseconds,
+#: and one whose answer can no longer come (its reader stopped) must not hold the turn.
+WAIT_S = 10.0
 
 
 class LabelsAhead:
@@ -39,10 +44,11 @@ class LabelsAhead:
     The labels begun ahead run one at a time on one thread: the child answers one request at a time anyway.
     """
 
-    def __init__(self, labeller: Labeller, kept: int = KEPT) -> None:
+    def __init__(self, labeller: Labeller, kept: int = KEPT, soon: Soon | None = None) -> None:
         if kept < 1:
             raise ValueError(f"LabelsAhead needs room for at least one label, not {kept}")
         self.labeller = labeller
+        self.soon = soon  # begins a label without a thread of ours, when it can (on the event loop)
         self.kept = kept
         self.begun = 0  # labels begun ahead (for tests)
         self.hits = 0  # turns that took their label from one begun ahead (one not started yet is cancelled)
@@ -63,9 +69,13 @@ class LabelsAhead:
             begun = self._ahead.get(key)
             if begun is not None:
                 return begun
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, thread_name_prefix="label-ahead")
-            begun = self._ahead[key] = self._executor.submit(self.labeller, text, key[1], lang)
+            if self.soon is not None:  # asked from the event loop, answered there (trainer.spin.encoder_ahead)
+                begun = self.soon(text, key[1], lang)
+            if begun is None:
+                if self._executor is None:
+                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="label-ahead")
+                begun = self._executor.submit(self.labeller, text, key[1], lang)
+            self._ahead[key] = begun
             self.begun += 1
             while len(self._ahead) > self.kept:
                 _, dropped = self._ahead.popitem(last=False)
@@ -78,8 +88,8 @@ class LabelsAhead:
             begun = self._ahead.pop((text, tuple(context), lang), None)
         if begun is not None and not begun.cancel():  # running or done: its answer is this line's label
             try:
-                result = begun.result()
-            except Exception:  # closed meanwhile, or the labeller raised: asked again below, as without it
+                result = begun.result(timeout=WAIT_S)
+            except Exception:  # closed meanwhile, timed out, or the labeller raised: asked again below
                 result = None
             if result is not None:
                 self.hits += 1

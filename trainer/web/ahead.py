@@ -74,10 +74,10 @@ def guessed_request(lang: Lang, basis: ReplyBasis, text: str, label: Classificat
 def ask_when_labelled(early: EarlyReply, lang: Lang, basis: ReplyBasis, text: str,
                       label: Future[Classification | None]) -> None:
     """Once the label begun ahead is in, ask the model with the request it gives. The request is worked out
-    on the thread that finished the label, the moment it did, and only the asking goes to the event loop
-    (`EarlyReply.guess_soon`): awaited on the loop instead, the label reached the request two turns of a
-    busy loop later. Nothing happens if the turn asked first, or the label did not come (the turn labels
-    it itself)."""
+    where the label was read, the moment it was: on the event loop when the child's answer came on the
+    loop's own channel (trainer.spin.encoder_ahead; the model is then asked in the same step), else on the
+    thread that finished it, and only the asking goes to the loop (`EarlyReply.guess_soon`). Nothing
+    happens if the turn asked first, or the label did not come (the turn labels it itself)."""
 
     def labelled(done: Future[Classification | None]) -> None:
         if done.cancelled() or early.started:  # taken back by the turn, or the turn asked already

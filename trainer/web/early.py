@@ -75,8 +75,16 @@ class EarlyReply:
         self._loop.call_soon_threadsafe(self._withdraw)
 
     def guess_soon(self, request: VoiceRequest) -> None:
-        """`guess`, from any thread (the one that finished the line's label, trainer.web.ahead)."""
-        self._loop.call_soon_threadsafe(self.guess, request)
+        """`guess`, from any thread (the one that finished the line's label, trainer.web.ahead): there and
+        then on the loop itself (the label was read there, trainer.spin.encoder_ahead), else scheduled."""
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:
+            self.guess(request)
+        else:
+            self._loop.call_soon_threadsafe(self.guess, request)
 
     # --- on the event loop
 
