@@ -113,3 +113,17 @@ def test_a_child_without_the_channel_leaves_labels_to_the_thread() -> None:
         assert in_fresh_thread(lambda: asyncio.run(main())) is None
     finally:
         odd.close()
+
+
+def test_a_label_that_would_not_fit_in_the_pipe_goes_the_usual_way(child: EncoderProcess) -> None:
+    long_line = "How many trucks " * 5000  # 80,000 characters: more than a pipe holds
+
+    async def main() -> tuple[bool, Classification | None]:
+        refused = child.label_soon(long_line, CONTEXT, None) is None
+        after = child.label_soon(LINES[0], CONTEXT, None)  # the channel is still whole
+        assert after is not None
+        return refused, await asyncio.wait_for(asyncio.wrap_future(after), 30)
+
+    refused, label = in_fresh_thread(lambda: asyncio.run(main()))
+    assert refused
+    assert label == classify_with(LINES[0], CONTEXT, None, APPROACH)

@@ -9,7 +9,7 @@ that. The loop, which holds the GIL anyway when the line arrives, now writes the
 is read by the loop as its bytes arrive, and the reply guessed from it is asked for in the same step.
 
 The channel's requests are written without blocking: what is written and not answered yet is kept under
-the pipe's capacity (`ROOM`), so a write never waits for the child, and a label that would not fit goes
+the pipe's capacity (`room`), so a write never waits for the child, and a label that would not fit goes
 the old way (None). The child answers in order, one at a time, so answers are matched to requests in
 order. A channel that breaks (the child died, an unreadable answer) answers None to every label it was
 asked and takes no more: the turn then labels its line as it would without it.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import fcntl
 import logging
 import os
 from concurrent.futures import Future
@@ -29,9 +30,19 @@ from trainer.spin.types import Classification
 
 log = logging.getLogger("trainer")
 
-#: Bytes of requests written and not answered yet, at most: a pipe holds 64 KiB on Linux, 4 KiB at the
-#: least POSIX allows; a request is a line and a few turns of context, a few KiB.
-ROOM = 16 * 1024
+#: The pipe's capacity when the system does not say (`F_GETPIPE_SZ`): the least Linux gives a pipe.
+LEAST_CAPACITY = 4096
+
+
+def room(fd: int) -> int:
+    """Bytes of requests that may be written and not answered yet: three quarters of the pipe's capacity
+    (64 KiB on Linux, one page for a user past its pipe quota), so a write never finds it full. A request
+    is a line and a few turns of context: a few KiB."""
+    try:
+        capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (AttributeError, OSError):  # not Linux
+        capacity = LEAST_CAPACITY
+    return capacity * 3 // 4
 
 
 class AheadChannel:
@@ -42,6 +53,7 @@ class AheadChannel:
         os.set_blocking(requests_fd, False)
         os.set_blocking(answers_fd, False)
         self._requests = requests_fd
+        self._room = room(requests_fd)
         self._answers = answers_fd
         self._pending: collections.deque[tuple[Future[Classification | None], int]] = collections.deque()
         self._unanswered = 0  # bytes of the pending requests
@@ -61,7 +73,7 @@ class AheadChannel:
         except RuntimeError:
             return None
         data = frame(b"L", request)
-        if self._unanswered + len(data) > ROOM:
+        if self._unanswered + len(data) > self._room:
             return None
         if self._loop is None:
             self._loop = loop
