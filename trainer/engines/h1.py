@@ -246,9 +246,7 @@ class H1Transport(httpx2.AsyncBaseTransport):
         if conn is None:
             return False
         transport = conn.transport
-        if transport is None or transport.is_closing():  # pragma: no cover - reusable() checked it
-            self._discard(conn)
-            return False
+        assert transport is not None  # reusable() checked it is open
         conn.close_asked = _asks_close(request)
         transport.write(_head(request) + content)
         self._sent[id(request)] = (request, conn)

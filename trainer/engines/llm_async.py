@@ -41,7 +41,7 @@ class AsyncStreamedReply(_Reply):
         self._client = client
         self._pieces = self._run()
         self._first: tuple[str, dict[str, Any], httpx2.Request] | None = None  # built by `send_now`
-        self._sent: httpx2.Request | None = None  # written by `send_now`, not taken by a try yet
+        self._sent: tuple[H1Transport, httpx2.Request] | None = None  # written by `send_now`, not taken yet
 
     def send_now(self) -> bool:
         """Build the first try's request and, where the client's transport can (`H1Transport.send_now`),
@@ -57,7 +57,7 @@ class AsyncStreamedReply(_Reply):
         self._first = (line, params, http_request)
         transport = self._client._client._transport_for_url(http_request.url)
         if isinstance(transport, H1Transport) and transport.send_now(http_request):
-            self._sent = http_request
+            self._sent = transport, http_request
             return True
         return False
 
@@ -66,9 +66,8 @@ class AsyncStreamedReply(_Reply):
         is closed, so the model stops speaking it. Safe to call again, and after the reply was read."""
         sent, self._sent = self._sent, None
         if sent is not None:
-            transport = self._client._client._transport_for_url(sent.url)
-            if isinstance(transport, H1Transport):
-                transport.forget(sent)
+            transport, http_request = sent
+            transport.forget(http_request)
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._pieces
@@ -102,15 +101,15 @@ class AsyncStreamedReply(_Reply):
                 self.attempts += 1
                 chunks = _Chunks()
                 try:
-                    if first is not None:  # built, and perhaps written, by `send_now`
+                    if first is not None:  # the first try, as `send_now` built (and perhaps wrote) it
                         _, params, built = first
                         first = None
-                        try:
-                            response = await sse.aopen_stream(self._client, params, built)
-                        finally:
-                            self.release()  # taken by the transport, unless the send failed before
                     else:
-                        response = await sse.aopen_stream(self._client, eng.params(request, line, stream=True))
+                        params, built = eng.params(request, line, stream=True), None
+                    try:
+                        response = await sse.aopen_stream(self._client, params, built)
+                    finally:
+                        self.release()  # taken by the transport, unless the send failed before
                     try:
                         async for data in _sse_json(response):
                             if piece := self._shown(chunks.add_data(data)):

@@ -51,9 +51,15 @@ import numpy as np
 import numpy.typing as npt
 
 from trainer.spin.encoder_ahead import AheadChannel
-from trainer.spin.encoder_wire import EncoderProcessError, LabelRefused, label_answer, label_json, label_request
-from trainer.spin.encoder_wire import read_frame as _read_frame
-from trainer.spin.encoder_wire import write_frame as _write_frame
+from trainer.spin.encoder_wire import (
+    EncoderProcessError,
+    LabelRefused,
+    label_answer,
+    label_json,
+    label_request,
+    read_frame,
+    write_frame,
+)
 from trainer.spin.labels import Lang
 from trainer.spin.types import Classification, ContextTurn
 
@@ -149,7 +155,7 @@ class EncoderProcess:
         timer = threading.Timer(START_TIMEOUT_S, proc.kill)  # a child stuck loading: the read below ends
         timer.start()
         try:
-            kind, payload = _read_frame(proc.stdout)
+            kind, payload = read_frame(proc.stdout)
         except EncoderProcessError:
             self._end(child, kill=True)
             raise EncoderProcessError(f"the encoder process did not start (exit code {proc.returncode}); "
@@ -180,7 +186,7 @@ class EncoderProcess:
         ready = False
         if select.select([answers], [], [], 0)[0]:
             try:
-                ready = _read_frame(answers) == (b"R", b"")
+                ready = read_frame(answers) == (b"R", b"")
             except EncoderProcessError:
                 ready = False
         if not ready:
@@ -311,8 +317,8 @@ class EncoderProcess:
 
     def _ask(self, pipes: tuple[IO[bytes], IO[bytes]], texts: list[str]) -> npt.NDArray[np.float32]:
         requests, answers = pipes
-        _write_frame(requests, b"T", json.dumps(texts, ensure_ascii=False).encode())
-        kind, payload = _read_frame(answers)
+        write_frame(requests, b"T", json.dumps(texts, ensure_ascii=False).encode())
+        kind, payload = read_frame(answers)
         if kind == b"E":
             raise EncoderProcessError(payload.decode("utf-8", "replace"))
         if kind != b"V" or len(payload) != len(texts) * self.dim * 4:
@@ -323,8 +329,8 @@ class EncoderProcess:
     @staticmethod
     def _ask_label(pipes: tuple[IO[bytes], IO[bytes]], request: bytes) -> Classification:
         requests, answers = pipes
-        _write_frame(requests, b"L", request)
-        return label_answer(*_read_frame(answers))
+        write_frame(requests, b"L", request)
+        return label_answer(*read_frame(answers))
 
     @staticmethod
     def _end(child: _Child, kill: bool = False) -> None:
@@ -379,17 +385,17 @@ def serve(stdin: IO[bytes], stdout: IO[bytes], encode: Callable[[list[str]], npt
     """The child's loop: answer each request until stdin ends. `label` answers label requests; `ready`
     says ready first (the bulk channel's loop said it already)."""
     if ready:
-        _write_frame(stdout, b"R", b"")
+        write_frame(stdout, b"R", b"")
     while True:
         try:
-            kind, payload = _read_frame(stdin)
+            kind, payload = read_frame(stdin)
         except EncoderProcessError:
             return  # the server went away
         try:
             answer = _answer(kind, payload, label, encode)
         except Exception as exc:  # an answer, not a dead child: the server falls back for this request
             answer = b"E", f"{type(exc).__name__}: {exc}".encode()
-        _write_frame(stdout, *answer)
+        write_frame(stdout, *answer)
 
 
 def main() -> None:
@@ -415,14 +421,14 @@ def main() -> None:
 
     # Ready on the side channels first: the server looks for that once stdout says ready.
     for env, name in ((AHEAD_FDS_ENV, "ahead"), (BULK_FDS_ENV, "bulk")):
-        side = _bulk_channel(os.environ.pop(env, ""))
+        side = _side_channel(os.environ.pop(env, ""))
         if side is not None:
-            _write_frame(side[1], b"R", b"")
+            write_frame(side[1], b"R", b"")
             threading.Thread(target=serve, args=(*side, encode, label, False), name=name, daemon=True).start()
     serve(sys.stdin.buffer, frames, encode, label)
 
 
-def _bulk_channel(fds: str) -> tuple[IO[bytes], IO[bytes]] | None:
+def _side_channel(fds: str) -> tuple[IO[bytes], IO[bytes]] | None:
     """A side channel's pipes from `BULK_FDS_ENV` or `AHEAD_FDS_ENV` ("READ,WRITE"), None without a
     usable one."""
     try:

@@ -46,9 +46,8 @@ class EarlyReply:
     the step it is in and stops, and the reader, having taken what the task read, reads the rest itself
     (one task and one hand-over fewer for every later word). A reply whose request `speak` wrote as it
     was made (its stream says `sent`) needs no task at all: the reader reads it when it comes. Everything
-    ends with `close()`, which the
-    response calls whatever happened to its body (`EarlyStreamingResponse`): a reply nobody reads is not
-    left speaking.
+    ends with `close()`, which the response calls whatever happened to its body
+    (`EarlyStreamingResponse`): a reply nobody reads is not left speaking.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, speak: Speak) -> None:
